@@ -1,0 +1,37 @@
+"""zte_uxip: user-experience diagnostics agent for ZTE-style routers, and its server side."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="zte_uxip",
+    version="0.1.0",
+    description="Router UX diagnostics agent: kernel/modem metrics -> CBOR -> mTLS MQTT 5, opt-in only",
+    python_requires=">=3.11",
+    packages=find_packages(include=["zte_uxip", "zte_uxip.*"]),
+    install_requires=[
+        "paho-mqtt>=2.0,<3",
+        "cbor2>=6.1.4",
+        "tenacity>=8.2",
+        "pyserial>=3.5",
+    ],
+    extras_require={
+        "server": ["psycopg[binary]>=3.1"],
+        "test": [
+            "pytest>=8",
+            "hypothesis>=6.100",
+            "ruff>=0.6",
+            "mypy>=1.10",
+            "pycddl>=0.6",
+            "pyroute2>=0.9",
+            "psutil>=5.9",
+            "trustme>=1.1",
+            "cryptography>=42",
+        ],
+    },
+    entry_points={
+        "console_scripts": [
+            "zte-uxip=zte_uxip.cli:main",
+            "zte-uxip-server=zte_uxip.server.cli:main",
+        ],
+    },
+)

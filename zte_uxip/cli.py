@@ -1,0 +1,145 @@
+"""`zte-uxip` command line (DESIGN.md contract). Errors are one line on stderr, never a traceback:
+exit 2 for bad input or configuration, 1 for a failure of the device or the network."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from typing import Any
+
+from .errors import ConfigError, UxipError
+from .wire.codec import DecodeError
+
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+
+def _fail(msg: str, code: int = EXIT_BAD_INPUT) -> int:
+    print(f"zte-uxip: {msg}", file=sys.stderr)
+    return code
+
+
+def _load_config(path: str | None) -> Any:
+    if path is None:
+        return None
+    from . import config
+
+    return config.load(path)
+
+
+def _privacy_policy(cfg: Any) -> Any:
+    """The policy `sample` applies: the owner's location choice from the toggle file when a
+    config names one, and the device's pseudonym key if readable (sample never creates it)."""
+    from . import consent, privacy
+
+    location = True
+    from .config import PrivacyConfig
+
+    secret_path = PrivacyConfig().secret_file
+    if cfg is not None:
+        state = consent.read_toggle(cfg.consent.toggle_file)
+        location = state.location if state.enabled else True
+        secret_path = cfg.privacy.secret_file
+    key = privacy.load_or_create_secret(secret_path, create=False)
+    if key is None:
+        # No device secret readable: a one-off key still shows the shape of what would be sent,
+        # and never prints an identifier in clear.
+        import secrets
+
+        key = secrets.token_bytes(privacy.SECRET_BYTES)
+    return privacy.Policy(location=location, key=key)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    if not args.once:
+        return _fail("sample: only --once is supported (use `run` for the agent)")
+    from . import privacy
+    from .collectors import Context
+    from .config import parse_modem_spec
+    from .sampler import sample_once
+    from .wire import codec
+
+    cfg = _load_config(args.config)
+    modem = args.modem or (cfg.modem.backend if cfg else "auto")
+    try:
+        parse_modem_spec(modem)
+    except ValueError as e:
+        return _fail(f"--modem: {e}")
+    ctx = Context(config=cfg, modem_spec=modem, links_exclude=cfg.links.exclude if cfg else ())
+    snap, events = sample_once(ctx)
+    if events:
+        snap["events"] = events
+    filtered = privacy.apply(snap, _privacy_policy(cfg))
+    data = codec.encode_snapshot(filtered)
+    if args.format == "cbor":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        # Through the codec and back: the JSON shows exactly what the wire would carry.
+        print(json.dumps(codec.decode(data), indent=2, sort_keys=False))
+    return 0
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    from .wire import codec, schema
+
+    try:
+        if args.file in (None, "-"):
+            data = sys.stdin.buffer.read(schema.MAX_MESSAGE_BYTES + 1)
+        else:
+            with open(args.file, "rb") as fh:
+                data = fh.read(schema.MAX_MESSAGE_BYTES + 1)
+    except OSError as e:
+        return _fail(f"decode: {args.file}: {e.strerror}")
+    try:
+        out = codec.decode(data)
+    except DecodeError as e:
+        return _fail(f"decode: {e}")
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zte-uxip", description="Router UX diagnostics agent (opt-in only).")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("sample", help="one snapshot to stdout, exactly as it would be sent")
+    s.add_argument("--once", action="store_true", help="take one snapshot and exit")
+    s.add_argument("--config", help="TOML config (optional)")
+    s.add_argument("--format", choices=("json", "cbor"), default="json")
+    s.add_argument("--modem", help="auto | none | at:/dev/ttyX[@baud] | mm | mm:N | qmi:/dev/cdc-wdmN")
+    s.set_defaults(func=cmd_sample)
+
+    d = sub.add_parser("decode", help="a CBOR snapshot or batch to JSON")
+    d.add_argument("file", nargs="?", help="file to read, or - for stdin (default)")
+    d.set_defaults(func=cmd_decode)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="zte-uxip: %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        rc: int = args.func(args)
+    except ConfigError as e:
+        return _fail(f"config: {e}")
+    except UxipError as e:
+        return _fail(str(e), EXIT_FAILURE)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

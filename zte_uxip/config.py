@@ -1,0 +1,224 @@
+"""One TOML file -> frozen, validated settings.
+
+Each section is a frozen dataclass; the loader checks every key against the dataclass fields
+and their annotated types, so an unknown key, a wrong type or a missing required key is refused
+at start with one line naming the key. Sections that need more than types (TLS files, ports)
+check themselves in ``_check``. There is no "insecure" switch, by design.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+PLAINTEXT_PORTS = {1883, 80}
+MODEM_SPEC_HELP = "auto, none, at:/dev/ttyX[@baud], mm, mm:N, qmi:/dev/cdc-wdmN"
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    host: str
+    ca_file: str
+    cert_file: str
+    key_file: str
+    port: int = 8883
+    keepalive_s: int = 300
+
+    def _check(self, where: str) -> None:
+        if not self.host:
+            raise ConfigError(f"{where}.host: must not be empty")
+        if self.port in PLAINTEXT_PORTS or not 1 <= self.port <= 65535:
+            raise ConfigError(f"{where}.port: {self.port} is not a TLS port (plaintext MQTT is not supported)")
+        if not 10 <= self.keepalive_s <= 3600:
+            raise ConfigError(f"{where}.keepalive_s: must be 10..3600")
+        for name in ("ca_file", "cert_file", "key_file"):
+            path = getattr(self, name)
+            if not os.access(path, os.R_OK) or not os.path.isfile(path):
+                raise ConfigError(f"{where}.{name}: {path} is missing or unreadable")
+
+
+@dataclass(frozen=True)
+class ConsentConfig:
+    toggle_file: str = "/etc/zte_uxip/enabled"
+
+
+@dataclass(frozen=True)
+class IntervalsConfig:
+    sample_s: int = 10
+    report_s: int = 60
+
+    def _check(self, where: str) -> None:
+        if not 1 <= self.sample_s <= 3600:
+            raise ConfigError(f"{where}.sample_s: must be 1..3600")
+        if not self.sample_s <= self.report_s <= 86400:
+            raise ConfigError(f"{where}.report_s: must be sample_s..86400")
+
+
+@dataclass(frozen=True)
+class SpoolConfig:
+    dir: str = "/etc/zte_uxip/spool"  # flash: written only on shutdown or a long outage
+    max_bytes: int = 256 * 1024
+    persist_after_s: int = 1800  # an outage this long moves RAM records to flash
+
+    def _check(self, where: str) -> None:
+        if not 4096 <= self.max_bytes <= 64 * 1024 * 1024:
+            raise ConfigError(f"{where}.max_bytes: must be 4096..67108864")
+        if self.persist_after_s < 0:
+            raise ConfigError(f"{where}.persist_after_s: must be >= 0")
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    dir: str = "/tmp/zte_uxip"  # RAM (tmpfs)
+
+
+@dataclass(frozen=True)
+class ModemConfig:
+    backend: str = "auto"
+
+    def _check(self, where: str) -> None:
+        try:
+            parse_modem_spec(self.backend)
+        except ValueError as e:
+            raise ConfigError(f"{where}.backend: {e}") from None
+
+
+@dataclass(frozen=True)
+class LinksConfig:
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    secret_file: str = "/etc/zte_uxip/secret"  # noqa: S105 - a path: per-device pseudonym key, 0600
+
+
+@dataclass(frozen=True)
+class Config:
+    broker: BrokerConfig
+    device_id: str | None = None
+    consent: ConsentConfig = field(default_factory=ConsentConfig)
+    intervals: IntervalsConfig = field(default_factory=IntervalsConfig)
+    spool: SpoolConfig = field(default_factory=SpoolConfig)
+    state: StateConfig = field(default_factory=StateConfig)
+    modem: ModemConfig = field(default_factory=ModemConfig)
+    links: LinksConfig = field(default_factory=LinksConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+
+    def _check(self, where: str) -> None:
+        if self.device_id is not None:
+            from .wire.topics import check_device_id
+
+            try:
+                check_device_id(self.device_id)
+            except ValueError as e:
+                raise ConfigError(f"device_id: {e}") from None
+
+
+def parse_modem_spec(spec: str) -> tuple[str, str | None, int | None]:
+    """SPEC -> (backend, device or index, baud). ValueError with the accepted forms otherwise."""
+    if spec in ("auto", "none", "mm"):
+        return spec, None, None
+    kind, sep, rest = spec.partition(":")
+    if sep and kind == "mm" and rest.isdigit():
+        return "mm", rest, None
+    if sep and kind == "at" and rest.startswith("/dev/"):
+        dev, at, baud = rest.partition("@")
+        if not at:
+            return "at", dev, None
+        if baud.isdigit() and 300 <= int(baud) <= 4_000_000:
+            return "at", dev, int(baud)
+    if sep and kind == "qmi" and rest.startswith("/dev/") and "@" not in rest:
+        return "qmi", rest, None
+    raise ValueError(f"{spec!r} is not a modem SPEC ({MODEM_SPEC_HELP})")
+
+
+def _type_ok(tp: Any, value: Any) -> bool:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(a, value) for a in typing.get_args(tp))
+    if tp is type(None):
+        return value is None
+    if origin is tuple:
+        (item, _ellipsis) = typing.get_args(tp)
+        return isinstance(value, list) and all(_type_ok(item, v) for v in value)
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, tp)
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
+    if origin is tuple:
+        return f"list of {_type_name(typing.get_args(tp)[0])}"
+    return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _build(cls: type, table: Any, where: str) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in table:
+        if key not in fields:
+            raise ConfigError(f"{where + '.' if where else ''}{key}: unknown key")
+    kwargs: dict[str, Any] = {}
+    for name, f in fields.items():
+        tp = hints[name]
+        key_path = f"{where + '.' if where else ''}{name}"
+        if name not in table:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{key_path}: required")
+            continue
+        value = table[name]
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            kwargs[name] = _build(tp, value, key_path)
+            continue
+        if not _type_ok(tp, value):
+            raise ConfigError(f"{key_path}: expected {_type_name(tp)}, got {type(value).__name__}")
+        if typing.get_origin(tp) is tuple:
+            value = tuple(value)
+        if isinstance(value, float) and float in typing.get_args(tp) + (tp,):
+            value = float(value)
+        kwargs[name] = value
+    obj = cls(**kwargs)
+    check = getattr(obj, "_check", None)
+    if check is not None:
+        check(where)
+    return obj
+
+
+def from_dict(table: dict[str, Any]) -> Config:
+    cfg: Config = _build(Config, table, "")
+    return cfg
+
+
+def load(path: str | os.PathLike[str]) -> Config:
+    """Read and validate; any problem is a ConfigError whose message names the key."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            table = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found") from None
+    except PermissionError:
+        raise ConfigError(f"{p}: config file not readable") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML: {e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not valid UTF-8") from None
+    return from_dict(table)

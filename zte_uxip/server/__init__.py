@@ -1,0 +1,1 @@
+"""Management-server side. Imports only ``zte_uxip.wire`` from the package."""
