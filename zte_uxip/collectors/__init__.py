@@ -20,9 +20,16 @@ def _links(ctx: Context) -> Collector:
     return LinksCollector(ctx)
 
 
+def _session(ctx: Context) -> Collector:
+    from .session import SessionCollector
+
+    return SessionCollector(ctx)
+
+
 COLLECTORS: dict[str, Callable[[Context], Collector]] = {
     "system": _system,
     "links": _links,
+    "session": _session,
 }
 
 __all__ = ["COLLECTORS", "Collector", "Context"]
