@@ -227,3 +227,19 @@ def test_memory_store_protocol_alone():
     st.remove(1)
     st.clear()
     assert st.records() == []
+
+
+def test_rewrite_keeps_seq_and_order(spool):
+    seqs = fill(spool, 3, size=4)
+    spool.rewrite(lambda p: b"new" + p)
+    assert [(r.seq, r.payload[:3]) for r in spool.records()] == [(s, b"new") for s in seqs]
+
+
+def test_rewrite_drops_what_cannot_be_rewritten(spool):
+    fill(spool, 2, size=4)
+
+    def bad(_p):
+        raise ValueError("not a batch")
+
+    spool.rewrite(bad)
+    assert spool.records() == [] and spool.dropped_total == 2

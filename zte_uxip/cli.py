@@ -13,6 +13,7 @@ from typing import Any
 from .errors import ConfigError, UxipError
 from .wire.codec import DecodeError
 
+DEFAULT_CONFIG = "/etc/zte_uxip/config.toml"
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 
@@ -102,6 +103,98 @@ def cmd_decode(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from . import agent
+    from .config import parse_modem_spec
+
+    if args.modem is not None:
+        try:
+            parse_modem_spec(args.modem)
+        except ValueError as e:
+            return _fail(f"--modem: {e}")
+    return agent.run(args.config, modem=args.modem)
+
+
+def _offline_view(cfg: Any, export: bool) -> dict[str, Any]:
+    """What the files hold when no agent is running (its RAM records died with it)."""
+    from . import consent
+    from .scheduler import export_records
+    from .spool import Spool
+
+    spool = Spool(cfg.state.dir, cfg.spool.dir, cfg.spool.max_bytes)
+    c = consent.read_toggle(cfg.consent.toggle_file)
+    out: dict[str, Any] = {
+        "device_id": _device_id_or_none(cfg),
+        "agent": "not running",
+        "consent": {"enabled": c.enabled, "location": c.location, "policy_version": c.policy_version},
+        "spool": {"records": len(spool), "bytes": spool.bytes_used, "on_flash": len(spool.flash.records()),
+                  "dropped_total": spool.dropped_total, "corrupt_total": spool.corrupt_total,
+                  "last_seq": spool.last_seq},
+    }
+    if export:
+        out["records"] = export_records(spool)
+    return out
+
+
+def _device_id_or_none(cfg: Any) -> str | None:
+    from . import identity, privacy
+
+    try:
+        return identity.device_id(cfg, privacy.load_or_create_secret(cfg.privacy.secret_file, create=False))
+    except ConfigError:
+        return None
+
+
+def _ask_or_offline(cfg: Any, verb: str) -> dict[str, Any]:
+    from . import control
+
+    try:
+        answer = control.ask(cfg.state.dir, verb)
+    except (OSError, ValueError) as e:
+        raise UxipError(f"{verb}: agent control socket: {e}") from None
+    if answer is not None:
+        return answer
+    if verb == "purge":
+        from .spool import Spool
+
+        return {"purged_records": Spool(cfg.state.dir, cfg.spool.dir, cfg.spool.max_bytes).purge(),
+                "agent": "not running"}
+    return _offline_view(cfg, export=verb == "export")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    cfg = _load_config(args.config)
+    print(json.dumps(_ask_or_offline(cfg, "status"), indent=2))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    cfg = _load_config(args.config)
+    data = json.dumps(_ask_or_offline(cfg, "export"), indent=2) + "\n"
+    if args.out:
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(data)
+    else:
+        sys.stdout.write(data)
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    cfg = _load_config(args.config)
+    print(json.dumps(_ask_or_offline(cfg, "purge")))
+    return 0
+
+
+def cmd_toggle(args: argparse.Namespace) -> int:
+    from .consent import write_toggle
+
+    cfg = _load_config(args.config)
+    state = write_toggle(cfg.consent.toggle_file, args.command == "enable")
+    print(json.dumps({"enabled": state.enabled, "location": state.location, "policy_version": state.policy_version}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zte-uxip", description="Router UX diagnostics agent (opt-in only).")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -113,6 +206,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("json", "cbor"), default="json")
     s.add_argument("--modem", help="auto | none | at:/dev/ttyX[@baud] | mm | mm:N | qmi:/dev/cdc-wdmN")
     s.set_defaults(func=cmd_sample)
+
+    r = sub.add_parser("run", help="the agent (foreground)")
+    r.add_argument("--config", required=True, help="TOML config")
+    r.add_argument("--modem", help="override [modem] backend: auto | none | at:/dev/ttyX[@baud] | mm | qmi:...")
+    r.set_defaults(func=cmd_run)
+
+    for name, fn, text in (("status", cmd_status, "consent, connection and spool of this device"),
+                           ("enable", cmd_toggle, "opt in (writes the toggle file as the WebUI does)"),
+                           ("disable", cmd_toggle, "opt out: the agent deletes what it holds within 1 s"),
+                           ("export", cmd_export, "the owner's JSON copy of everything held on the device"),
+                           ("purge", cmd_purge, "delete every record held on the device")):
+        c = sub.add_parser(name, help=text)
+        c.add_argument("--config", default=DEFAULT_CONFIG, help=f"TOML config (default {DEFAULT_CONFIG})")
+        if name == "export":
+            c.add_argument("--out", help="write to FILE (0600) instead of stdout")
+        c.set_defaults(func=fn)
 
     d = sub.add_parser("decode", help="a CBOR snapshot or batch to JSON")
     d.add_argument("file", nargs="?", help="file to read, or - for stdin (default)")

@@ -31,6 +31,8 @@ class BrokerConfig:
     key_file: str
     port: int = 8883
     keepalive_s: int = 300
+    reconnect_max_s: int = 300  # full-jitter backoff: uniform(0, min(this, 2**attempt)) s
+    daily_budget_bytes: int = 2_000_000  # wire bytes (TLS, keepalives included) per 24 h
 
     def _check(self, where: str) -> None:
         if not self.host:
@@ -39,6 +41,10 @@ class BrokerConfig:
             raise ConfigError(f"{where}.port: {self.port} is not a TLS port (plaintext MQTT is not supported)")
         if not 10 <= self.keepalive_s <= 3600:
             raise ConfigError(f"{where}.keepalive_s: must be 10..3600")
+        if not 1 <= self.reconnect_max_s <= 3600:
+            raise ConfigError(f"{where}.reconnect_max_s: must be 1..3600")
+        if not 10_000 <= self.daily_budget_bytes <= 10**10:
+            raise ConfigError(f"{where}.daily_budget_bytes: must be 10000..10000000000")
         for name in ("ca_file", "cert_file", "key_file"):
             path = getattr(self, name)
             if not os.access(path, os.R_OK) or not os.path.isfile(path):

@@ -29,7 +29,7 @@ import os
 import re
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -242,6 +242,7 @@ class Spool:
         self.flash = FlashStore(flash_dir)
         self.ram: Store = ram if ram is not None else MemoryStore()
         self.to_flash = False  # True during a long outage: new records go straight to flash
+        self._flash_failing = False
         self._inflight: set[int] = set()
         state = self._read_json(os.path.join(state_dir, STATE_FILE))
         flash_state = self._read_json(os.path.join(flash_dir, FLASH_STATE_FILE))
@@ -324,7 +325,7 @@ class Spool:
     def add(self, rec: Record) -> None:
         """Keep a record, dropping the oldest (not in flight) to stay under the byte cap."""
         if rec.size_bytes > self.max_bytes:
-            self._count_dropped(1)
+            self.count_dropped(1)
             log.warning("spool: record %d (%d bytes) exceeds spool.max_bytes; dropped", rec.seq, rec.size_bytes)
             return
         held = self.records()
@@ -340,19 +341,22 @@ class Spool:
             dropped += 1
         if used + rec.size_bytes > self.max_bytes:
             dropped += 1  # everything older is in flight: the newest is the one to go
-            self._count_dropped(dropped)
+            self.count_dropped(dropped)
             return
         if dropped:
-            self._count_dropped(dropped)
+            self.count_dropped(dropped)
         if self.to_flash:
             try:
                 self.flash.add(rec)
+                self._flash_failing = False
                 return
             except SpoolError as e:
-                log.warning("%s; keeping it in RAM", e)
+                if not self._flash_failing:  # one line per problem, not one per record
+                    log.warning("%s; keeping records in RAM until it can be written", e)
+                self._flash_failing = True
         self.ram.add(rec)
 
-    def _count_dropped(self, n: int) -> None:
+    def count_dropped(self, n: int) -> None:
         self.dropped_total += n
         self._save_state()
 
@@ -389,14 +393,13 @@ class Spool:
         (disk full) stays in RAM; one line says why.
         """
         self.to_flash = True
-        failed = False
         for rec in self.ram.records():
             try:
                 self.flash.add(rec)
             except SpoolError as e:
-                if not failed:
-                    log.warning("%s; keeping records in RAM", e)
-                failed = True
+                if not self._flash_failing:
+                    log.warning("%s; keeping records in RAM until it can be written", e)
+                self._flash_failing = True
                 break
             self.ram.remove(rec.seq)
         try:
@@ -416,6 +419,25 @@ class Spool:
     def shutdown(self) -> None:
         """Clean stop: everything to flash, and the exact high-water mark instead of a reservation."""
         self.persist(exact=True)
+
+    def rewrite(self, fn: Callable[[bytes], bytes]) -> None:
+        """Replace every held record's payload (same seq), e.g. to strip location fields after
+        the owner withdrew them. A record ``fn`` cannot handle is dropped and counted."""
+        for store in (self.ram, self.flash):
+            for rec in store.records():
+                try:
+                    new = Record(rec.seq, fn(rec.payload))
+                except ValueError as e:
+                    log.warning("spool: record %d dropped: %s", rec.seq, e)
+                    self._remove(rec.seq)
+                    self.count_dropped(1)
+                    continue
+                try:
+                    store.add(new)
+                except SpoolError as e:
+                    log.warning("%s; dropped", e)
+                    self._remove(rec.seq)
+                    self.count_dropped(1)
 
     def purge(self) -> int:
         """Delete every record, RAM and flash (opt-out, `zte-uxip purge`). Returns how many."""

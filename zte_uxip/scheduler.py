@@ -1,0 +1,280 @@
+"""The agent's one loop: consent gate, sample/report timing, spool, transport.
+
+Single-threaded: it blocks in select() on the toggle-file watcher, the broker socket, the
+control socket and a signal pipe, with a timeout that ends at the next sample, report or
+transport deadline, so an idle agent costs no CPU between samples and an opt-out is acted on
+as soon as the file changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+from collections.abc import Callable
+from typing import Any
+
+from . import clock, privacy
+from .consent import ConsentState, ConsentWatcher
+from .errors import EncodeError
+from .publish import Publisher
+from .report import Report, build_batch, strip_location_payload
+from .sampler import Sampler
+from .spool import Record, Spool
+from .wire import codec
+
+log = logging.getLogger(__name__)
+
+CLEAN_SHUTDOWN_MARKER = "clean_shutdown"
+RUNNING_MARKER = "agent.running"
+
+
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, bytes):
+        return obj.hex()
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+class Scheduler:
+    def __init__(
+        self,
+        *,
+        device_id: str,
+        sample_s: int,
+        report_s: int,
+        persist_after_s: int,
+        state_dir: str,
+        spool: Spool,
+        watcher: ConsentWatcher,
+        publisher: Publisher,
+        make_sampler: Callable[[], Sampler],
+        key: bytes | None,
+        session: Any = None,
+    ) -> None:
+        self.device_id = device_id
+        self.sample_s, self.report_s, self.persist_after_s = sample_s, report_s, persist_after_s
+        self.state_dir = state_dir
+        self.spool, self.watcher, self.publisher = spool, watcher, publisher
+        self._make_sampler = make_sampler
+        self._key = key
+        self._session = session
+        self._control_fd: int | None = None
+        self._on_control: Callable[[], None] = lambda: None
+        self.consent = ConsentState(enabled=False, location=False)
+        self.sampler: Sampler | None = None
+        self.report = Report()
+        self._next_sample = self._next_report = 0.0
+        self._offline_since = clock.monotonic_s()
+        self._stop = False
+        self._sig_r, self._sig_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def attach_control(self, fd: int, on_readable: Callable[[], None]) -> None:
+        """The control socket (status/export/purge from the CLI) joins the select()."""
+        self._control_fd, self._on_control = fd, on_readable
+
+    def signal_fd(self) -> int:
+        """For ``signal.set_wakeup_fd``: a signal wakes select() at once."""
+        return self._sig_w
+
+    def stop(self) -> None:
+        self._stop = True
+
+    def run(self) -> None:
+        self._previous_run_check()
+        initial = self.watcher.state
+        if not initial.enabled and len(self.spool):
+            # Opted out while the agent was down: what it held must go, and the server be told.
+            self._opt_out(initial)
+        else:
+            self._apply_consent(initial)
+        while not self._stop:
+            self._turn()
+        self._shutdown()
+
+    def _previous_run_check(self) -> None:
+        """A running marker left behind means the last run died (crash, SIGKILL, power cut)."""
+        running = os.path.join(self.state_dir, RUNNING_MARKER)
+        if os.path.exists(running):
+            log.warning("previous run did not shut down cleanly (crash or SIGKILL); sequence numbers continue")
+        for name in (CLEAN_SHUTDOWN_MARKER, RUNNING_MARKER):
+            try:
+                os.unlink(os.path.join(self.state_dir, name))
+            except FileNotFoundError:
+                pass
+        with open(running, "w") as fh:
+            fh.write(f"{os.getpid()}\n")
+
+    def _shutdown(self) -> None:
+        if self.consent.enabled:
+            self._close_report()
+        if self.sampler is not None:
+            self.sampler.close()
+        self.spool.shutdown()
+        self.publisher.close("offline")
+        self.watcher.close()
+        with open(os.path.join(self.state_dir, CLEAN_SHUTDOWN_MARKER), "w") as fh:
+            fh.write(f"{clock.wall_ts()}\n")
+        os.unlink(os.path.join(self.state_dir, RUNNING_MARKER))
+        os.close(self._sig_r)
+        os.close(self._sig_w)
+        log.info("stopped")
+
+    # ------------------------------------------------------------ one turn of the loop
+
+    def _turn(self) -> None:
+        now = clock.monotonic_s()
+        deadlines = [self.watcher.timeout_s(), self.publisher.timeout_s()]
+        if self.consent.enabled:
+            deadlines += [self._next_sample - now, self._next_report - now]
+            if not self.publisher.connected and not self.spool.to_flash and len(self.spool):
+                deadlines.append(self._offline_since + self.persist_after_s - now)
+        pending = [d for d in deadlines if d is not None]
+        timeout = max(0.0, min(pending)) if pending else None
+        rfds, wfds = self.publisher.fds()
+        rfds = [*rfds, self._sig_r]
+        wfd = self.watcher.fileno()
+        if wfd is not None:
+            rfds.append(wfd)
+        if self._control_fd is not None:
+            rfds.append(self._control_fd)
+        try:
+            r, w, _ = select.select(rfds, wfds, [], timeout)
+        except InterruptedError:
+            r, w = [], []
+        readable, writable = set(r), set(w)
+        if self._sig_r in readable:
+            try:
+                os.read(self._sig_r, 64)
+            except BlockingIOError:
+                pass
+        if wfd is None or wfd in readable:
+            self._apply_consent(self.watcher.poll())
+        if self._control_fd is not None and self._control_fd in readable:
+            self._on_control()
+        now = clock.monotonic_s()
+        if self.consent.enabled and self.sampler is not None:
+            if now >= self._next_sample:
+                self._sample(now)
+                self._next_sample += self.sample_s * max(1, int((now - self._next_sample) // self.sample_s) + 1)
+            if now >= self._next_report:
+                self._close_report()
+                self._next_report += self.report_s * max(1, int((now - self._next_report) // self.report_s) + 1)
+        was_connected = self.publisher.connected
+        self.publisher.service(readable, writable)
+        if was_connected and not self.publisher.connected:
+            self._offline_since = clock.monotonic_s()
+        if (self.consent.enabled and not self.publisher.connected and not self.spool.to_flash and len(self.spool)
+                and clock.monotonic_s() - self._offline_since >= self.persist_after_s):
+            log.info("offline for %d s: spool moves to flash", self.persist_after_s)
+            self.spool.persist()
+
+    # ------------------------------------------------------------ consent
+
+    def _apply_consent(self, new: ConsentState) -> None:
+        old, self.consent = self.consent, new
+        if old == new:
+            return
+        if old.enabled and not new.enabled:
+            self._opt_out(new)
+            return
+        if new.enabled and not old.enabled:
+            log.info("consent given (location %s, policy %s): sampling", "on" if new.location else "off",
+                     new.policy_version or "-")
+            self.sampler = self._make_sampler()
+            self.sampler.prime()
+            now = clock.monotonic_s()
+            self._next_sample = now + self.sample_s
+            self._next_report = now + self.report_s
+            self.publisher.set_consent(True, new.policy_version)
+            return
+        if old.location and not new.location:
+            log.info("location withdrawn: location fields removed from everything held")
+            self.report.strip_location()
+            self.spool.rewrite(strip_location_payload)
+        if old.policy_version != new.policy_version:
+            self.consent = old
+            self._close_report()  # what was collected under the old policy says so
+            self.consent = new
+        self.publisher.set_consent(True, new.policy_version)
+
+    def _opt_out(self, new: ConsentState) -> None:
+        """Within 1 s: stop sampling, delete everything held, tell the server, disconnect."""
+        self.consent = new
+        if self.sampler is not None:
+            self.sampler.close()
+            self.sampler = None
+        self.report.clear()
+        n = self.spool.purge()
+        self.publisher.withdraw(new.policy_version)
+        log.info("consent withdrawn: sampling stopped, %d spooled records deleted", n)
+
+    # ------------------------------------------------------------ sampling and reporting
+
+    def _policy(self) -> privacy.Policy:
+        return privacy.Policy(location=self.consent.location, key=self._key)
+
+    def _sample(self, now: float) -> None:
+        assert self.sampler is not None
+        snap = self.sampler.sample()
+        cell = snap.get("cellular")
+        self.publisher.roaming = bool(cell.get("roaming")) if isinstance(cell, dict) else False
+        self.report.add(now, privacy.apply(snap, self._policy()))
+
+    def _close_report(self) -> None:
+        snap = self.report.summarise()
+        self.report.clear()
+        raw_events = self.sampler.drain_events() if self.sampler is not None else []
+        events = privacy.apply({"events": raw_events}, self._policy()).get("events", []) if raw_events else []
+        if snap is None and not events:
+            return
+        seq = self.spool.next_seq()
+        try:
+            payload = build_batch(
+                device_id=self.device_id, seq=seq, enabled=True, location=self.consent.location,
+                policy_version=self.consent.policy_version, snapshots=[snap] if snap else [], events=events,
+                dropped_total=self.spool.dropped_total, ts=clock.wall_ts())
+        except EncodeError as e:
+            log.warning("report %d not encodable, skipped: %s", seq, e)
+            return
+        self.spool.add(Record(seq, payload))
+
+    # ------------------------------------------------------------ control socket answers
+
+    def control(self, verb: str) -> dict[str, Any]:
+        if verb == "purge":
+            self.report.clear()
+            return {"purged_records": self.spool.purge()}
+        out: dict[str, Any] = {
+            "device_id": self.device_id,
+            "agent": "running",
+            "consent": {"enabled": self.consent.enabled, "location": self.consent.location,
+                        "policy_version": self.consent.policy_version},
+            "connected": self.publisher.connected,
+            "spool": {"records": len(self.spool), "bytes": self.spool.bytes_used,
+                      "on_flash": len(self.spool.flash.records()), "dropped_total": self.spool.dropped_total,
+                      "corrupt_total": self.spool.corrupt_total, "last_seq": self.spool.last_seq},
+            "wire_bytes_today": self.publisher.budget_used_bytes,
+        }
+        if self._session is not None:
+            out["session"] = self._session.snapshot()
+        if verb == "export":
+            out["records"] = export_records(self.spool)
+            out["pending_snapshots"] = [_json_safe(s) for _t, s in self.report.samples]
+        return out
+
+
+def export_records(spool: Spool) -> list[dict[str, Any]]:
+    """Every held record decoded, for the owner's copy; an undecodable one says so."""
+    out: list[dict[str, Any]] = []
+    for rec in spool.records():
+        try:
+            out.append({"seq": rec.seq, "batch": codec.decode(rec.payload)})
+        except codec.DecodeError as e:
+            out.append({"seq": rec.seq, "error": str(e)})
+    return out
