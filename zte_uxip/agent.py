@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import Callable
 
 from . import config as config_mod
 from . import identity, privacy
 from .collectors import Context
-from .collectors.session import EXTRAS_KEY, SessionTracker
+from .collectors.session import session_tracker
 from .consent import ConsentWatcher
 from .control import ControlServer
 from .publish import Publisher, tls_context
@@ -21,7 +22,9 @@ from .spool import Spool
 log = logging.getLogger("zte_uxip.agent")
 
 
-def run(config_path: str, modem: str | None = None) -> int:
+def run(config_path: str, modem: str | None = None, wan_up: Callable[[], bool] = lambda: True) -> int:
+    """``wan_up``: a live WAN check (the link watcher's); until one is wired, the latest
+    snapshot's ``wan.up`` gates sending, at sample granularity."""
     cfg = config_mod.load(config_path)
     os.makedirs(cfg.state.dir, mode=0o700, exist_ok=True)
     key = privacy.load_or_create_secret(cfg.privacy.secret_file, create=True)
@@ -29,15 +32,14 @@ def run(config_path: str, modem: str | None = None) -> int:
     ssl_ctx = tls_context(cfg.broker.ca_file, cfg.broker.cert_file, cfg.broker.key_file)
     spool = Spool(cfg.state.dir, cfg.spool.dir, cfg.spool.max_bytes)
     spool.reserve_if_needed()
-    session = SessionTracker()
+    ctx = Context(config=cfg, modem_spec=modem or cfg.modem.backend, links_exclude=cfg.links.exclude)
+    session = session_tracker(ctx)  # shared by the transport (writes) and the session collector (reads)
     publisher = Publisher(
         host=cfg.broker.host, port=cfg.broker.port, ssl_context=ssl_ctx, device_id=device_id, spool=spool,
         keepalive_s=cfg.broker.keepalive_s, reconnect_max_s=cfg.broker.reconnect_max_s,
         daily_budget_bytes=cfg.broker.daily_budget_bytes,
-        on_connect=session.connected, on_disconnect=session.disconnected,
+        on_connect=session.connected, on_disconnect=session.disconnected, wan_up=wan_up,
     )
-    ctx = Context(config=cfg, modem_spec=modem or cfg.modem.backend, links_exclude=cfg.links.exclude,
-                  extras={EXTRAS_KEY: session})
     watcher = ConsentWatcher(cfg.consent.toggle_file)
     sched = Scheduler(
         device_id=device_id, sample_s=cfg.intervals.sample_s, report_s=cfg.intervals.report_s,

@@ -132,7 +132,8 @@ class Publisher:
         self._cb_connect, self._cb_disconnect = on_connect, on_disconnect
         self._wait = _backoff(reconnect_max_s)
         self.online = False  # consent: the agent wants a session (and telemetry)
-        self.roaming = False
+        self.roaming = False  # cellular.roaming of the latest snapshot
+        self.wan_reported_up = True  # wan.up of the latest snapshot (absent: assume up)
         self.policy_version: str | None = None
         self._withdraw_pending = False  # a consent_withdrawn status still to deliver
         self._withdraw_mid: int | None = None
@@ -259,15 +260,18 @@ class Publisher:
 
     # ------------------------------------------------------------ connecting
 
+    def _wan_ok(self) -> bool:
+        return self.wan_reported_up and self.wan_up()
+
     def _should_connect(self) -> bool:
-        if not self.wan_up():
+        if not self._wan_ok():
             return False
         if self._withdraw_pending:
             return True
         return self.online and self._sending_allowed()
 
     def _sending_allowed(self) -> bool:
-        if not self.wan_up():
+        if not self._wan_ok():
             return self._pause("WAN down")
         if self.roaming:
             return self._pause("roaming")

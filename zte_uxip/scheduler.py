@@ -222,8 +222,9 @@ class Scheduler:
     def _sample(self, now: float) -> None:
         assert self.sampler is not None
         snap = self.sampler.sample()
-        cell = snap.get("cellular")
+        cell, wan = snap.get("cellular"), snap.get("wan")
         self.publisher.roaming = bool(cell.get("roaming")) if isinstance(cell, dict) else False
+        self.publisher.wan_reported_up = wan.get("up") is not False if isinstance(wan, dict) else True
         self.report.add(now, privacy.apply(snap, self._policy()))
 
     def _close_report(self) -> None:
@@ -262,7 +263,7 @@ class Scheduler:
             "wire_bytes_today": self.publisher.budget_used_bytes,
         }
         if self._session is not None:
-            out["session"] = self._session.snapshot()
+            out["session"] = self._session.state()
         if verb == "export":
             out["records"] = export_records(self.spool)
             out["pending_snapshots"] = [_json_safe(s) for _t, s in self.report.samples]

@@ -1,11 +1,14 @@
-"""session.{connected_since, last_session_s, total_connected_s, connects_total}: the link to
-the management server, fed by the transport's connect/disconnect callbacks.
+"""session.*: the management-server connection (connect time, length of the last session,
+total connected time, number of connects), fed by the transport through ``SessionTracker``.
 
-Durations come from the monotonic clock; ``connected_since`` is a wall-clock label only.
+The transport finds the one tracker with ``session_tracker(ctx)`` and calls ``connected()``
+after CONNACK and ``disconnected()`` when the connection ends. Durations use CLOCK_BOOTTIME;
+``connected_since`` is a wall-clock label. Before the first connection the section is absent.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from .. import clock
@@ -15,59 +18,62 @@ EXTRAS_KEY = "session"
 
 
 class SessionTracker:
-    """Counts sessions. The transport calls ``connected()``/``disconnected()``."""
-
     def __init__(self) -> None:
+        self._lock = threading.Lock()  # the transport calls from its network thread
         self.connects_total = 0
+        self.total_s = 0.0
         self.last_session_s: int | None = None
-        self._closed_total_s = 0.0
-        self._since_mono: float | None = None
-        self._since_wall: int | None = None
+        self._since_boot: float | None = None
+        self._since_ts: int | None = None
 
     def connected(self) -> None:
-        if self._since_mono is not None:
-            return
-        self.connects_total += 1
-        self._since_mono = clock.monotonic_s()
-        self._since_wall = clock.wall_ts()
+        with self._lock:
+            if self._since_boot is None:
+                self.connects_total += 1
+                self._since_boot, self._since_ts = clock.boottime_s(), clock.wall_ts()
 
     def disconnected(self) -> None:
-        if self._since_mono is None:
-            return
-        length_s = clock.monotonic_s() - self._since_mono
-        self._closed_total_s += length_s
-        self.last_session_s = int(length_s)
-        self._since_mono = self._since_wall = None
+        with self._lock:
+            if self._since_boot is not None:
+                length = max(0.0, clock.boottime_s() - self._since_boot)
+                self.total_s += length
+                self.last_session_s = int(length)
+                self._since_boot = self._since_ts = None
 
-    @property
-    def is_connected(self) -> bool:
-        return self._since_mono is not None
+    def state(self) -> dict[str, Any] | None:
+        with self._lock:
+            if self.connects_total == 0:
+                return None
+            total = self.total_s
+            out: dict[str, Any] = {"connects_total": self.connects_total}
+            if self._since_boot is not None:
+                total += max(0.0, clock.boottime_s() - self._since_boot)
+                out["connected_since"] = self._since_ts
+            if self.last_session_s is not None:
+                out["last_session_s"] = self.last_session_s
+            out["total_connected_s"] = int(total)
+            return out
 
-    def snapshot(self) -> dict[str, Any]:
-        total_s = self._closed_total_s
-        if self._since_mono is not None:
-            total_s += clock.monotonic_s() - self._since_mono
-        out: dict[str, Any] = {"connects_total": self.connects_total, "total_connected_s": int(total_s)}
-        if self._since_wall is not None:
-            out["connected_since"] = self._since_wall
-        if self.last_session_s is not None:
-            out["last_session_s"] = self.last_session_s
-        return out
+
+def session_tracker(ctx: Context) -> SessionTracker:
+    """The context's one tracker (created on first use), shared by the transport and the collector."""
+    tracker = ctx.extras.get(EXTRAS_KEY)
+    if not isinstance(tracker, SessionTracker):
+        tracker = ctx.extras[EXTRAS_KEY] = SessionTracker()
+    return tracker
 
 
 class SessionCollector:
     section = "session"
 
     def __init__(self, ctx: Context) -> None:
-        tracker = ctx.extras.get(EXTRAS_KEY)
-        self._tracker: SessionTracker | None = tracker if isinstance(tracker, SessionTracker) else None
+        self.tracker = session_tracker(ctx)
 
     def prime(self) -> None:
         return None
 
     def collect(self) -> dict[str, Any] | None:
-        """None outside the agent (`sample --once` has no transport): nothing here."""
-        return self._tracker.snapshot() if self._tracker is not None else None
+        return self.tracker.state()
 
     def close(self) -> None:
         return None
