@@ -20,7 +20,7 @@ system-deps:
 	sh scripts/system-deps.sh
 
 lint: venv
-	$(BIN)/ruff check zte_uxip tests bench
+	$(BIN)/ruff check zte_uxip tests bench scripts
 
 typecheck: venv
 	$(BIN)/mypy

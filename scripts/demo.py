@@ -1,28 +1,148 @@
-"""`make demo` (for now): a few real samples from this machine, encoded as they would be sent
-and decoded back to JSON."""
+"""`make demo`: the whole loop on one machine.
+
+A local mosquitto with mutual TLS (a test CA made on the fly, a per-device ACL), the agent
+(`zte-uxip run`) sampling this machine, and `zte-uxip-server watch` printing every decoded
+batch and status. Near the end the owner opts out (`zte-uxip disable`) and the server sees the
+retained `consent_withdrawn` status and nothing more. Ctrl-C stops everything it started; it
+also ends by itself after DEMO_SECONDS (default 40).
+
+The modem: DEMO_MODEM (a SPEC such as `at:/dev/ttyUSB2`), else the simulated AT modem of
+tests/modemsim.py when it is there (DEMO_DIALECT picks its dialect), else `none`.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+DEMO = ROOT / ".demo"
+MODEMSIM = ROOT / "tests" / "modemsim.py"
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def say(msg: str) -> None:
+    print(f"\n=== demo: {msg}", flush=True)
+
+
+def start_modem(procs: list[subprocess.Popen[bytes]]) -> str:
+    spec = os.environ.get("DEMO_MODEM")
+    if spec:
+        return spec
+    if MODEMSIM.exists():  # the simulated modem prints its pty path on its first line
+        p = subprocess.Popen([sys.executable, str(MODEMSIM), "--dialect", os.environ.get("DEMO_DIALECT", "zte")],
+                             stdout=subprocess.PIPE)
+        procs.append(p)
+        assert p.stdout is not None
+        return f"at:{p.stdout.readline().decode().strip()}"
+    return "none"
 
 
 def main() -> int:
-    for i in range(3):
-        cbor = subprocess.run([BIN / "zte-uxip", "sample", "--once", "--modem", "none", "--format", "cbor"],
-                              check=True, capture_output=True).stdout
-        decoded = subprocess.run([BIN / "zte-uxip", "decode", "-"], input=cbor, check=True,
-                                 capture_output=True).stdout
-        snap = json.loads(decoded)
-        print(f"--- sample {i + 1}: {len(cbor)} bytes of CBOR ---")
-        print(json.dumps(snap, indent=2))
-        time.sleep(1)
-    return 0
+    from broker import SERVER_USER, Mosquitto, mosquitto_skip_reason
+
+    from zte_uxip import identity, privacy
+
+    why = mosquitto_skip_reason()
+    if why:
+        print(f"demo: {why}", file=sys.stderr)
+        return 1
+    seconds = float(os.environ.get("DEMO_SECONDS", "40"))
+    sample_s = int(os.environ.get("DEMO_SAMPLE_S", "2"))
+    report_s = int(os.environ.get("DEMO_REPORT_S", "6"))
+    shutil.rmtree(DEMO, ignore_errors=True)
+    DEMO.mkdir(mode=0o700)
+    procs: list[subprocess.Popen[bytes]] = []
+    broker = Mosquitto(DEMO / "broker")
+    try:
+        broker.start()
+        say(f"mosquitto with mutual TLS on 127.0.0.1:{broker.port} (log: {broker.log})")
+        # The device id is the pseudonym of this machine's base MAC under the device secret;
+        # its certificate carries that id, and the broker's ACL confines it to its own topics.
+        secret = DEMO / "secret"
+        key = privacy.load_or_create_secret(str(secret), create=True)
+        mac = identity.base_mac()
+        assert key is not None
+        device_id = privacy.device_id_from_mac(key, mac) if mac else "demo-router"
+        pair = broker.client(device_id)
+        server = broker.client(SERVER_USER)
+        modem = start_modem(procs)
+        toggle = DEMO / "etc" / "enabled"
+        toggle.parent.mkdir()
+        toggle.write_text("enabled=1\nlocation=1\npolicy_version=demo-1\n")
+        config = DEMO / "config.toml"
+        config.write_text(f"""# written by scripts/demo.py
+[broker]
+host = "127.0.0.1"
+port = {broker.port}
+ca_file = "{broker.ca.pem}"
+cert_file = "{pair.cert}"
+key_file = "{pair.key}"
+reconnect_max_s = 5
+[consent]
+toggle_file = "{toggle}"
+[intervals]
+sample_s = {sample_s}
+report_s = {report_s}
+[spool]
+dir = "{DEMO / 'spool'}"
+[state]
+dir = "{DEMO / 'run'}"
+[modem]
+backend = "{modem}"
+[privacy]
+secret_file = "{secret}"
+""")
+        procs.append(subprocess.Popen(
+            [str(BIN / "zte-uxip-server"), "watch", "--host", "127.0.0.1", "--port", str(broker.port),
+             "--ca", str(broker.ca.pem), "--cert", str(server.cert), "--key", str(server.key), "--pretty"]))
+        time.sleep(1.0)
+        say(f"agent {device_id}: sample every {sample_s} s, report every {report_s} s, modem {modem}")
+        agent = subprocess.Popen([str(BIN / "zte-uxip"), "run", "--config", str(config)])
+        procs.append(agent)
+        t_end = time.monotonic() + seconds
+        opt_out_at = t_end - min(8.0, seconds / 3)
+        opted_out = False
+        while time.monotonic() < t_end:
+            if agent.poll() is not None:
+                print(f"demo: the agent exited with {agent.returncode}", file=sys.stderr)
+                return 1
+            if not opted_out and time.monotonic() >= opt_out_at:
+                status = subprocess.run([str(BIN / "zte-uxip"), "status", "--config", str(config)],
+                                        capture_output=True, text=True).stdout
+                say("`zte-uxip status`:\n" + status)
+                say("the owner opts out (`zte-uxip disable`): the agent deletes what it holds, tells the server, "
+                    "disconnects")
+                subprocess.run([str(BIN / "zte-uxip"), "disable", "--config", str(config)], check=True,
+                               capture_output=True)
+                opted_out = True
+            time.sleep(0.2)
+        status = json.loads(subprocess.run([str(BIN / "zte-uxip"), "status", "--config", str(config)],
+                                           capture_output=True, text=True).stdout or "{}")
+        say(f"after the opt-out: consent {status.get('consent')}, spool {status.get('spool')}")
+        return 0
+    except KeyboardInterrupt:
+        say("Ctrl-C")
+        return 130
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in reversed(procs):
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+        broker.stop()
+        say("stopped everything it started")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import sys
 
 from ..wire import codec, schema
 from ..wire.cddl import generate
+from . import watch
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,7 +18,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("cddl", help="print the wire schema as CDDL (RFC 8610)")
     d = sub.add_parser("decode", help="decode a CBOR message (file or -) to JSON")
     d.add_argument("file", nargs="?", default="-")
+    watch.add_parser(sub)
     args = p.parse_args(argv)
+    if args.command == "watch":
+        return watch.run(args)
     if args.command == "cddl":
         sys.stdout.write(generate())
         return 0
