@@ -205,8 +205,12 @@ class Subscriber:
             subscribed.set()
 
         def on_message(_c, _u, msg):
+            try:
+                decoded = codec.decode(msg.payload)
+            except codec.DecodeError as e:  # kept, so a test can see it; never kills the thread
+                decoded = {"decode_error": str(e)}
             with self.lock:
-                self.messages.append((msg.topic, codec.decode(msg.payload), bool(msg.retain), time.monotonic()))
+                self.messages.append((msg.topic, decoded, bool(msg.retain), time.monotonic()))
 
         c.on_connect, c.on_subscribe, c.on_message = on_connect, on_subscribe, on_message
         c.connect("127.0.0.1", broker.port, keepalive=30)
@@ -217,7 +221,7 @@ class Subscriber:
 
     def telemetry(self) -> list[dict]:
         with self.lock:
-            return [m for t, m, _r, _ts in self.messages if t.endswith("/telemetry")]
+            return [m for t, m, _r, _ts in self.messages if t.endswith("/telemetry") and "/paho-ref/" not in t]
 
     def statuses(self) -> list[tuple[dict, bool]]:
         with self.lock:

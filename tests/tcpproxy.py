@@ -24,6 +24,11 @@ class TcpProxy:
         self._stop = threading.Event()
 
     @property
+    def open_connections(self) -> int:
+        with self._lock:
+            return len(self._pairs)
+
+    @property
     def bytes_total(self) -> int:
         return self.bytes_up + self.bytes_down
 
@@ -90,6 +95,9 @@ class TcpProxy:
         except (OSError, ValueError):
             return
         finally:
+            with self._lock:
+                if (c, u) in self._pairs:
+                    self._pairs.remove((c, u))
             for s in (c, u):
                 try:
                     s.close()
