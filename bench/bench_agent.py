@@ -217,9 +217,9 @@ def main() -> int:
             opt.append({"withdrawn_status_s": round(t_status - t_write, 3) if ok and t_status else None,
                         "connection_closed_s": round(t_closed - t_write, 3) if t_closed else None,
                         "messages_after": len(after)})
+            n_back = len(sub.messages)
             rig.set_toggle("1\n")
-            sub.wait(lambda n=len(sub.messages): any(m.get("state") == "online" for _t, m, _r, _ts in
-                                                     sub.messages[n:]), 20)
+            sub.wait(lambda n=n_back: any(m.get("state") == "online" for _t, m, _r, _ts in sub.messages[n:]), 20)
             time.sleep(1)
         results["opt_out"] = opt
     finally:
