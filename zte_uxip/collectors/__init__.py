@@ -20,9 +20,16 @@ def _links(ctx: Context) -> Collector:
     return LinksCollector(ctx)
 
 
+def _wifi(ctx: Context) -> Collector:
+    from .wifi import WifiCollector
+
+    return WifiCollector(ctx)
+
+
 COLLECTORS: dict[str, Callable[[Context], Collector]] = {
     "system": _system,
     "links": _links,
+    "wifi": _wifi,
 }
 
 __all__ = ["COLLECTORS", "Collector", "Context"]
