@@ -56,6 +56,8 @@ iw dev wlan0 survey dump > "$OUT/iw_survey_wlan0.txt" 2>&1
 if [ -f "$REPO/tests/vm/guest_collect.py" ]; then
   PY=python3
   [ -f "$OUT/python.path" ] && PY=$(cat "$OUT/python.path")  # the test's interpreter (its venv has cbor2)
+  # the command line, end to end: what `sample --once` shows on a router with Wi-Fi
+  PYTHONPATH="$REPO" "$PY" -B -m zte_uxip.cli sample --once --modem none --format json > "$OUT/sample.json"
   PYTHONPATH="$REPO" "$PY" -B "$REPO/tests/vm/guest_collect.py" "$OUT" /tmp/hostapd.conf
   echo "collect_rc=$?" > "$OUT/collect.rc"
 fi
