@@ -9,6 +9,13 @@ mosquitto:mosquitto
 mosquitto-clients:mosquitto_pub
 openssl:openssl
 socat:socat
+qemu-system-x86:qemu-system-x86_64
+busybox-static:busybox
+hostapd:hostapd
+wpasupplicant:wpa_supplicant
+iw:iw
+cpio:cpio
+kmod:modprobe
 "
 missing=""
 for entry in $PKGS; do

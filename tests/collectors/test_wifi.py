@@ -10,6 +10,7 @@ import shutil
 import struct
 from pathlib import Path
 
+import pytest
 from vm.iw_text import IW_MODE, parse_iw_dev, parse_station_dump
 from vm.transcript import frame, replayer
 
@@ -214,3 +215,13 @@ def test_collector_is_in_the_table_and_absent_on_a_host_without_wifi():
         assert out is not None and out["radios"]  # a host with radios shows them
     else:
         assert out is None  # no radio, no Wi-Fi config: the section is simply absent
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    ([-60], (-60, -60, -60)), ([-70, -50], (-70, -60, -50)), ([-71, -50], (-71, -60, -50)),
+    ([-90, -40, -60], (-90, -60, -40)), ([None, 5, None, 3], (3, 4, 5)), ([None], None), ([], None),
+])
+def test_min_median_max(values, expected):
+    from zte_uxip.collectors.wifi import _stats
+
+    assert _stats(values) == expected

@@ -11,6 +11,7 @@ usage: guest_collect.py OUT HOSTAPD_CONF
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -47,6 +48,24 @@ def record(fixtures: Path, hostapd_conf: Path) -> None:
     sock.close()
 
 
+def steady_cpu(col: WifiCollector, n: int = 20) -> dict:
+    """CPU seconds per sample, steady state, next to the links collector (rtnetlink) as reference."""
+    from zte_uxip.collectors.links import LinksCollector
+
+    t0 = time.process_time()
+    for _ in range(n):
+        col.collect()
+    wifi_s = (time.process_time() - t0) / n
+    links = LinksCollector(Context())
+    t0 = time.process_time()
+    for _ in range(n):
+        links.collect()
+    links_s = (time.process_time() - t0) / n
+    links.close()
+    return {"wifi_cpu_s_per_sample": wifi_s, "links_cpu_s_per_sample": links_s, "samples": n,
+            "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+
+
 def main() -> int:
     out, hostapd_conf = Path(sys.argv[1]), Path(sys.argv[2])
     record(out / "fixtures", hostapd_conf)
@@ -58,6 +77,7 @@ def main() -> int:
     col = WifiCollector(ctx)
     col.prime()
     result: dict = {}
+    result["iw_station_wlan0_before"] = iw("dev", "wlan0", "station", "dump")
     t0 = time.process_time()
     result["first"] = col.collect()
     result["first_cpu_s"] = time.process_time() - t0
@@ -69,6 +89,7 @@ def main() -> int:
     result["cbor_hex"] = codec.encode_snapshot(privacy.apply({"wifi": result["second"]},
                                                              privacy.Policy(location=True, key=key))).hex()
     result["events_before_del"] = list(events)
+    result["steady"] = steady_cpu(col)
     subprocess.run(["iw", "dev", "wlan1", "del"], check=True, timeout=20)
     with open("/dev/kmsg", "w") as kmsg:
         kmsg.write("ath10k_pci 0000:01:00.0: firmware crashed! (guid 1234)\n")

@@ -53,19 +53,19 @@ def recorder(inner: nl80211.Requester, out: Path) -> nl80211.Requester:
 def replayer(recorded: Path, overrides: dict[str, bytes | int] | None = None) -> nl80211.Requester:
     """Serve recorded replies; ``overrides`` maps a request name to other bytes or an errno."""
     overrides = overrides or {}
+    files = {p.name: p.read_bytes() if p.suffix == ".bin" else p.read_text() for p in recorded.iterdir()
+             if p.suffix in (".bin", ".err")}  # read once: a replay costs what parsing costs
 
     def request(mtype: int, flags: int, payload: bytes) -> list[tuple[int, bytes]]:
         name = request_name(mtype, payload)
         data: bytes | int | None = overrides.get(name)
         if data is None:
-            err = recorded / f"{name}.err"
-            if err.is_file():
-                data = getattr(errno, err.read_text().strip())
+            if f"{name}.err" in files:
+                data = getattr(errno, str(files[f"{name}.err"]).strip())
+            elif f"{name}.bin" in files:
+                data = bytes(files[f"{name}.bin"])
             else:
-                path = recorded / f"{name}.bin"
-                if not path.is_file():
-                    raise AssertionError(f"no recorded reply for {name} in {recorded}")
-                data = path.read_bytes()
+                raise AssertionError(f"no recorded reply for {name} in {recorded}")
         if isinstance(data, int):
             raise netlink.NetlinkError(data, f"netlink: {os.strerror(data)} ({errno.errorcode[data]})")
         return [(t, body) for t, _f, _s, body in netlink.iter_messages(data)]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import statistics
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -48,10 +47,14 @@ MAX_KMSG_RECORDS = 1000  # per sample: bounds the work after a log storm
 
 
 def _stats(values: Iterable[int | None]) -> tuple[int, int, int] | None:
+    """(min, median, max); the median of an even count is the mean of the middle two, rounded.
+    (Not `statistics`: it drags in decimal, fractions and random, ~1 MB of RSS, for one line.)"""
     vals = sorted(v for v in values if v is not None)
     if not vals:
         return None
-    return vals[0], round(statistics.median(vals)), vals[-1]
+    mid = len(vals) // 2
+    median = vals[mid] if len(vals) % 2 else round((vals[mid - 1] + vals[mid]) / 2)
+    return vals[0], median, vals[-1]
 
 
 def _put_stats(out: dict[str, Any], prefix: str, values: Iterable[int | None]) -> None:
@@ -120,6 +123,7 @@ class WifiCollector:
         self._short_reported: set[str] = set()
         self._settings_key: tuple[tuple[str, int, int], ...] | None = None
         self._settings: wireless_config.WirelessSettings | None = None
+        self._surveys: dict[int, list[Survey] | None] = {}
 
     def prime(self) -> None:
         if self._kmsg is None and self._cfg.kmsg_file:
@@ -133,6 +137,7 @@ class WifiCollector:
             ifaces = []
             if settings is None:
                 return None
+        self._surveys = {}  # per wiphy, for this sample
         radios = [self._radio(i, settings) for i in ifaces]
         self._check_gone(ifaces, settings)
         self._check_firmware()
@@ -184,7 +189,11 @@ class WifiCollector:
         _put_stats(r, "inactive_ms", (s.inactive_ms for s in stations))
 
     def _add_survey(self, r: dict[str, Any], iface: Interface) -> None:
-        entries = self._source.survey(iface.ifindex)
+        # A survey describes the radio, not the interface: ask once per wiphy per sample.
+        key = iface.wiphy if iface.wiphy is not None else -iface.ifindex
+        if key not in self._surveys:
+            self._surveys[key] = self._source.survey(iface.ifindex)
+        entries = self._surveys[key]
         if not entries:
             return  # the driver has no survey, or nothing measured yet: unknown, not zero
         cur: Survey | None = next((s for s in entries if s.in_use), None)
