@@ -9,6 +9,7 @@ Run as a script to prepare the cache: `python3 tests/vm/kernel.py`.
 from __future__ import annotations
 
 import lzma
+import os
 import re
 import shutil
 import subprocess
@@ -76,7 +77,13 @@ def prepare(cache: Path = CACHE) -> Kernel:
     dl.mkdir(parents=True, exist_ok=True)
     debs = sorted(dl.glob(f"{pkg}_*.deb"))
     if not debs:
-        _run("apt-get", "download", "-q", pkg, cwd=dl)
+        try:
+            _run("apt-get", "download", "-q", pkg, cwd=dl)
+        except KernelUnavailable:
+            if os.geteuid() != 0:
+                raise
+            _run("apt-get", "update", "-qq")  # a fresh machine may have no package lists yet
+            _run("apt-get", "download", "-q", pkg, cwd=dl)
         debs = sorted(dl.glob(f"{pkg}_*.deb"))
     if not debs:
         raise KernelUnavailable(f"apt-get download {pkg} produced no .deb")
