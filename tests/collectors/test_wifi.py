@@ -137,12 +137,11 @@ def test_signal_above_the_floor_is_no_event(tmp_path):
 
 
 def test_vanished_interface_is_a_driver_error(tmp_path):
-    col, events, _ = make(tmp_path, hostapd=False)
+    overrides: dict = {}
+    col, events, _ = make(tmp_path, overrides, hostapd=False)
     col.collect()
-    bodies = [body for _t, _f, _s, body in netlink.iter_messages((FIX / "cmd5-all.bin").read_bytes())]
-    family = netlink.iter_messages((FIX / "cmd5-all.bin").read_bytes()).__next__()[0]
-    without_wlan1 = frame([(family, b) for b in bodies if b"wlan1\0" not in b])
-    col._source = Nl80211Source(replayer(FIX, {"cmd5-all": without_wlan1}))
+    replies = [(t, body) for t, _f, _s, body in netlink.iter_messages((FIX / "cmd5-all.bin").read_bytes())]
+    overrides["cmd5-all"] = frame([(t, b) for t, b in replies if b"wlan1\0" not in b])
     out = col.collect()
     assert set(radios(out)) == {"wlan0"}
     assert [(e["type"], e["iface"], e["cause"]) for e in events] == [("wifi_driver_error", "wlan1", "interface_gone")]
@@ -225,3 +224,17 @@ def test_min_median_max(values, expected):
     from zte_uxip.collectors.wifi import _stats
 
     assert _stats(values) == expected
+
+
+def test_garbage_in_the_kernel_log_is_no_event_and_no_crash(tmp_path):
+    kmsg = tmp_path / "kmsg"
+    kmsg.write_bytes(b"")
+    col, events, _ = make(tmp_path, hostapd=False, kmsg=str(kmsg))
+    kmsg.write_bytes(b"\xff\xfe\x00;;;\n" * 50 + b"no-semicolon firmware crashed\n" + b"x" * 100000)
+    col.collect()
+    assert [(e["cause"], e["count"]) for e in events] == [("firmware_restart", 1)]
+
+
+def test_unreadable_kernel_log_only_disables_firmware_detection(tmp_path):
+    col, events, _ = make(tmp_path, hostapd=False, kmsg=str(tmp_path / "missing"))
+    assert {"wlan0", "wlan1"} == set(radios(col.collect())) and events == []

@@ -250,3 +250,18 @@ def test_random_datagrams_never_crash_the_replay_framing(data):
         list(netlink.iter_messages(data))
     except SourceError:
         pass
+
+
+def test_unknown_wiphy_costs_one_wiphy_dump_not_one_per_sample():
+    names = []
+    inner = replayer(FIX)
+
+    def counting(mtype, flags, payload):
+        if mtype != nl80211.GENL_ID_CTRL:
+            names.append(payload[0])
+        return inner(mtype, flags, payload)
+
+    src = nl80211.Nl80211Source(counting)
+    assert [src.phy_name(7) for _ in range(5)] == [None] * 5
+    assert src.phy_name(0) == "phy0" and src.phy_name(1) == "phy1"
+    assert names.count(nl80211.CMD_GET_WIPHY) == 1

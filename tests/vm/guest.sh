@@ -48,8 +48,6 @@ done
 say "associated at $(cut -d' ' -f1 /proc/uptime)s"
 # hostapd config for the collector's wireless-config reader
 cp /tmp/hostapd.conf "$OUT/hostapd.conf.used" 2>/dev/null
-# let some traffic flow so rates and inactivity are real
-ping -c 2 -W 1 -I wlan1 ff02::1%wlan1 > /dev/null 2>&1
 iw dev > "$OUT/iw_dev.txt"
 iw dev wlan0 station dump > "$OUT/iw_station_wlan0.txt"
 iw dev wlan0 survey dump > "$OUT/iw_survey_wlan0.txt" 2>&1

@@ -52,7 +52,7 @@ def recorder(inner: nl80211.Requester, out: Path) -> nl80211.Requester:
 
 def replayer(recorded: Path, overrides: dict[str, bytes | int] | None = None) -> nl80211.Requester:
     """Serve recorded replies; ``overrides`` maps a request name to other bytes or an errno."""
-    overrides = overrides or {}
+    overrides = {} if overrides is None else overrides  # the caller may change it between requests
     files = {p.name: p.read_bytes() if p.suffix == ".bin" else p.read_text() for p in recorded.iterdir()
              if p.suffix in (".bin", ".err")}  # read once: a replay costs what parsing costs
 

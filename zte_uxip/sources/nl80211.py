@@ -257,6 +257,7 @@ class Nl80211Source:
         self._sock: NetlinkSocket | None = None
         self._family: int | None = None
         self._phys: dict[int, str] = {}
+        self._phys_asked: set[int] = set()  # indexes a GET_WIPHY dump was already done for
         self._no_survey: set[int] = set()  # ifindexes whose driver refused a survey dump
 
     def _request(self, mtype: int, flags: int, payload: bytes) -> list[tuple[int, bytes]]:
@@ -303,7 +304,9 @@ class Nl80211Source:
         return names
 
     def phy_name(self, wiphy: int) -> str | None:
-        if wiphy not in self._phys:
+        """Cached; a new index costs one GET_WIPHY dump (~40 KB for two radios), once."""
+        if wiphy not in self._phys and wiphy not in self._phys_asked:
+            self._phys_asked.add(wiphy)
             self.phy_names()
         return self._phys.get(wiphy)
 
