@@ -238,3 +238,17 @@ def test_garbage_in_the_kernel_log_is_no_event_and_no_crash(tmp_path):
 def test_unreadable_kernel_log_only_disables_firmware_detection(tmp_path):
     col, events, _ = make(tmp_path, hostapd=False, kmsg=str(tmp_path / "missing"))
     assert {"wlan0", "wlan1"} == set(radios(col.collect())) and events == []
+
+
+def test_sample_once_on_this_host():
+    """The command line end to end; the hwsim VM test covers the with-Wi-Fi case of the same command."""
+    from conftest import zte_uxip
+
+    r = zte_uxip("sample", "--once", "--modem", "none", "--format", "json")
+    assert r.returncode == 0, r.stderr.decode()
+    snap = json.loads(r.stdout)
+    has_radios = Path("/sys/class/ieee80211").is_dir() and any(Path("/sys/class/ieee80211").iterdir())
+    if has_radios:
+        assert {"iface", "band", "freq_mhz"} <= set(snap["wifi"]["radios"][0])
+    else:
+        assert "wifi" not in snap
