@@ -156,10 +156,14 @@ def test_firmware_crash_in_the_kernel_log_is_a_driver_error(tmp_path):
     with kmsg.open("a") as fh:
         fh.write("3,101,9,-;ath10k_pci 0000:01:00.0: firmware crashed! (guid 1)\n SUBSYSTEM=pci\n"
                  "6,102,9,-;br-lan: port 2(wlan0) entered forwarding state\n"
-                 "3,103,9,-;iwlwifi 0000:00:14.3: Microcode SW error detected. Restarting 0x0.\n")
+                 "3,103,9,-;iwlwifi 0000:00:14.3: Microcode SW error detected. Restarting 0x0.\n"
+                 "3,104,9,-;amdgpu 0000:03:00.0: firmware crashed, resetting GPU\n"
+                 "3,105,9,-;Bluetooth: hci0: firmware crashed\n"
+                 "6,106,9,-;ieee80211 phy0: Hardware restart was requested\n")
     col.collect()
     (ev,) = events
-    assert (ev["type"], ev["cause"], ev["count"]) == ("wifi_driver_error", "firmware_restart", 2)
+    # ath10k, iwlwifi and mac80211 count; the GPU and Bluetooth crashes are not Wi-Fi's
+    assert (ev["type"], ev["cause"], ev["count"]) == ("wifi_driver_error", "firmware_restart", 3)
     assert "ath10k" not in json.dumps(ev)  # the log line itself never travels
 
 
@@ -180,6 +184,15 @@ def test_ap_with_no_clients(tmp_path):
 def test_no_nl80211_and_no_config_means_no_wifi_section(tmp_path):
     col, events, _ = make(tmp_path, {"ctrl-getfamily": errno.ENOENT}, hostapd=False)
     assert col.collect() is None and events == []
+
+
+def test_wifi_subsystem_unloaded_is_a_driver_error_for_each_interface(tmp_path):
+    overrides: dict = {}
+    col, events, _ = make(tmp_path, overrides, hostapd=False)
+    col.collect()
+    overrides["ctrl-getfamily"] = overrides["cmd5-all"] = errno.ENOENT  # the cached family id is stale too
+    assert col.collect() is None
+    assert sorted(e["iface"] for e in events) == ["wlan0", "wlan1"]
 
 
 def test_no_nl80211_but_a_config_still_reports_the_settings(tmp_path):
@@ -230,7 +243,7 @@ def test_garbage_in_the_kernel_log_is_no_event_and_no_crash(tmp_path):
     kmsg = tmp_path / "kmsg"
     kmsg.write_bytes(b"")
     col, events, _ = make(tmp_path, hostapd=False, kmsg=str(kmsg))
-    kmsg.write_bytes(b"\xff\xfe\x00;;;\n" * 50 + b"no-semicolon firmware crashed\n" + b"x" * 100000)
+    kmsg.write_bytes(b"\xff\xfe\x00;;;\n" * 50 + b"no-semicolon wlan0 firmware crashed\n" + b"x" * 100000)
     col.collect()
     assert [(e["cause"], e["count"]) for e in events] == [("firmware_restart", 1)]
 

@@ -265,3 +265,22 @@ def test_unknown_wiphy_costs_one_wiphy_dump_not_one_per_sample():
     assert [src.phy_name(7) for _ in range(5)] == [None] * 5
     assert src.phy_name(0) == "phy0" and src.phy_name(1) == "phy1"
     assert names.count(nl80211.CMD_GET_WIPHY) == 1
+
+
+def test_a_family_that_reappears_under_a_new_id_is_looked_up_again():
+    overrides: dict = {}
+    calls = []
+    inner = replayer(FIX, overrides)
+
+    def counting(mtype, flags, payload):
+        calls.append(mtype)
+        return inner(mtype, flags, payload)
+
+    src = nl80211.Nl80211Source(counting)
+    first = src.interfaces()
+    overrides["cmd5-all"] = errno.ENOENT
+    with pytest.raises(SourceError, match="ENOENT"):  # still stale after one fresh lookup: a clear error
+        src.interfaces()
+    assert calls.count(nl80211.GENL_ID_CTRL) == 2
+    del overrides["cmd5-all"]
+    assert src.interfaces() == first

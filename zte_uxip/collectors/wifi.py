@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -43,6 +44,11 @@ FIRMWARE_RESTART_PHRASES = (
     "firmware restart",
     "restarting firmware",
 )
+# ...and only on lines from a Wi-Fi driver or naming a wiphy/WLAN: a GPU or Bluetooth firmware
+# crash is not a Wi-Fi driver error.
+WIFI_LOG_SOURCE = re.compile(
+    r"\b(ath\d*k?\w*|iwlwifi|brcmf\w*|mt7\w+|mt76\w*|rtw\d+\w*|rtl8\w+|mwlwifi|mwifiex\w*|wil6210|"
+    r"ieee80211|cfg80211|mac80211|wlan\d*|phy\d+)\b")
 MAX_KMSG_RECORDS = 1000  # per sample: bounds the work after a log storm
 
 
@@ -134,9 +140,7 @@ class WifiCollector:
         try:
             ifaces = self._source.interfaces()
         except NoWifi:
-            ifaces = []
-            if settings is None:
-                return None
+            ifaces = []  # cfg80211 absent (or unloaded: interfaces that were here are gone)
         self._surveys = {}  # per wiphy, for this sample
         radios = [self._radio(i, settings) for i in ifaces]
         self._check_gone(ifaces, settings)
@@ -223,7 +227,11 @@ class WifiCollector:
     def _check_firmware(self) -> None:
         if self._kmsg is None:
             return
-        hits = sum(1 for m in self._kmsg.messages() if any(p in m.lower() for p in FIRMWARE_RESTART_PHRASES))
+        hits = 0
+        for msg in self._kmsg.messages():
+            low = msg.lower()
+            if any(p in low for p in FIRMWARE_RESTART_PHRASES) and WIFI_LOG_SOURCE.search(low):
+                hits += 1
         if hits:
             self._event("wifi_driver_error", cause="firmware_restart", count=hits)
 

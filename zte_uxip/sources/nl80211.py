@@ -290,8 +290,16 @@ class Nl80211Source:
 
     def _dump(self, cmd: int, attrs: bytes = b"") -> list[bytes]:
         fam = self.family()
-        return [body for mtype, body in self._request(fam, NLM_F_DUMP, GENLMSGHDR.pack(cmd, 0) + attrs)
-                if mtype == fam]
+        try:
+            replies = self._request(fam, NLM_F_DUMP, GENLMSGHDR.pack(cmd, 0) + attrs)
+        except NetlinkError as e:
+            if e.errno != errno.ENOENT:
+                raise
+            # The family went away (cfg80211 unloaded) or came back under another id: look again.
+            self._family = None
+            fam = self.family()
+            replies = self._request(fam, NLM_F_DUMP, GENLMSGHDR.pack(cmd, 0) + attrs)
+        return [body for mtype, body in replies if mtype == fam]
 
     def phy_names(self) -> dict[int, str]:
         """wiphy index -> name (phy0...), cached; refreshed when an unknown index shows up."""
