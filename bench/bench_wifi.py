@@ -79,6 +79,20 @@ def cpu_per_sample_replay(n: int = 2000) -> float:
     return (time.process_time() - t0) / n
 
 
+def cpu_per_sample_links(n: int = 2000) -> float:
+    """The links collector on this host's real rtnetlink: a reference measured in the same run."""
+    from zte_uxip.collectors.base import Context
+    from zte_uxip.collectors.links import LinksCollector
+
+    col = LinksCollector(Context())
+    col.collect()
+    t0 = time.process_time()
+    for _ in range(n):
+        col.collect()
+    col.close()
+    return (time.process_time() - t0) / n
+
+
 def main() -> int:
     fix = str(ROOT / "tests/fixtures/nl80211-hwsim")
     print("import/RSS (median of 5 fresh processes):")
@@ -95,7 +109,8 @@ def main() -> int:
         print(f"  {name:64s} RSS {r['rss_kib'] / 1024:5.1f} MiB (+{(r['rss_kib'] - base['rss_kib']) / 1024:4.1f})"
               f"  import {r['import_s'] * 1000:6.1f} ms  modules {r['modules']:.0f}")
     print(f"wifi collector CPU per sample, replayed hwsim replies (parse + aggregate, no syscalls): "
-          f"{cpu_per_sample_replay() * 1e6:.0f} us")
+          f"{cpu_per_sample_replay() * 1e6:.0f} us; reference, links collector on this host's rtnetlink: "
+          f"{cpu_per_sample_links() * 1e6:.0f} us")
     if "--no-vm" in sys.argv:
         return 0
     from vm import wifi_vm
