@@ -15,8 +15,8 @@ uxip_emit() { # section option kind(str|int|list)
 	[ -n "$value" ] || return 0
 	case "$3" in
 	int)
-		case "$value" in
-		*[!0-9]*) printf '%s = %s\n' "$2" "$(uxip_toml_str "$value")" ;;
+		case "${value#-}" in
+		"" | *[!0-9]*) printf '%s = %s\n' "$2" "$(uxip_toml_str "$value")" ;;
 		*) printf '%s = %s\n' "$2" "$value" ;;
 		esac ;;
 	list)
@@ -48,4 +48,5 @@ uxip_uci_to_toml() {
 	uxip_table modem backend:str
 	uxip_table links exclude:list
 	uxip_table privacy secret_file:str
+	uxip_table wifi short_range_dbm:int uci_file:str hostapd_conf:list kmsg_file:str
 }

@@ -67,8 +67,11 @@ config links 'links'
 \tlist exclude 'br-guest'
 config modem 'modem'
 \toption backend 'at:/dev/ttyUSB2@115200'
+config wifi 'wifi'
+\toption short_range_dbm '-80'
 """))
     assert cfg.device_id == "zx-router-1" and cfg.links.exclude == ("lo", "br-guest")
+    assert cfg.wifi.short_range_dbm == -80
     assert cfg.modem.backend == "at:/dev/ttyUSB2@115200"
 
 
