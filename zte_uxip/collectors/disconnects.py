@@ -92,12 +92,14 @@ class WanTracker:
         self._evaluate()
 
     def link(self, info: LinkInfo) -> bool:
-        """RTM_NEWLINK. True when the WAN went admin down: the kernel then flushes its routes
-        without telling anyone, so the caller should re-read the routes."""
+        """RTM_NEWLINK. True when the WAN's admin, carrier or oper state changed: the kernel
+        flushes routes on admin down and clears their `linkdown` flag on carrier up without a
+        route notification, so the caller should re-read the routes."""
         old = self.links.get(info.index)
         self.links[info.index] = info  # keyed by index: a rename keeps addresses and routes
         self._evaluate()
-        return info.name == self.wan and old is not None and old.admin_up and not info.admin_up
+        return info.name == self.wan and (
+            old is None or (old.admin_up, old.carrier, old.oper) != (info.admin_up, info.carrier, info.oper))
 
     def del_link(self, index: int) -> None:
         self.links.pop(index, None)
