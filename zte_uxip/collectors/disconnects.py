@@ -154,7 +154,7 @@ class WanTracker:
 
     def _route_wan(self) -> str | None:
         for family in (AF_INET, AF_INET6):
-            cands = sorted((r.priority, r.linkdown, r.oif) for r in self.routes
+            cands = sorted((r.linkdown, r.priority, r.oif) for r in self.routes
                            if r.family == family and r.oif in self.links)
             if cands:
                 return self.links[cands[0][2]].name
