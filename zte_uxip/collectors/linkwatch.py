@@ -6,6 +6,8 @@ down, address removal), it re-reads the state with a dump."""
 from __future__ import annotations
 
 import logging
+import os
+import select
 import struct
 import threading
 
@@ -27,6 +29,7 @@ class LinkWatcher:
         self.messages_total = 0
         self.native_id: int | None = None
         self._stop = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()  # close() wakes the thread at once, no recv timeout to wait out
         self._thread: threading.Thread | None = None
         try:
             self.resync()
@@ -77,6 +80,9 @@ class LinkWatcher:
         failing = False
         while not self._stop.is_set():
             try:
+                ready, _w, _x = select.select([self._events.fileno(), self._wake_r], [], [])
+                if self._wake_r in ready:
+                    return
                 batch = self._events.read()
                 if batch:
                     self.handle(batch)
@@ -102,8 +108,13 @@ class LinkWatcher:
             log.warning("link watcher: resync failed: %s", e)
 
     def close(self) -> None:
+        if self._stop.is_set():
+            return
         self._stop.set()
+        os.write(self._wake_w, b"x")
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=3.0)
         self._events.close()
         self._source.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)

@@ -82,6 +82,8 @@ STATS64_NAMES = (
     "rx_errors_total", "tx_errors_total", "rx_dropped_total", "tx_dropped_total",
 )
 _STATS64_HEAD = struct.Struct("=8Q")
+_LINK_ATTRS = frozenset({IFLA_IFNAME, IFLA_MTU, IFLA_OPERSTATE, IFLA_STATS64, IFLA_LINKINFO, IFLA_CARRIER,
+                         IFLA_CARRIER_CHANGES})
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def parse_link(payload: bytes) -> LinkInfo:
     if len(payload) < IFINFOMSG.size:
         raise SourceError(f"rtnetlink: link message of {len(payload)} bytes is too short")
     _family, _type, index, flags, _change = IFINFOMSG.unpack_from(payload)
-    attrs = parse_attrs(payload, IFINFOMSG.size)
+    attrs = parse_attrs(payload, IFINFOMSG.size, _LINK_ATTRS)
     name = attr_str(attrs.get(IFLA_IFNAME))
     if not name:
         raise SourceError(f"rtnetlink: link {index} has no name")
@@ -272,6 +274,9 @@ class RtnlEvents:
             self._sock = NetlinkSocket(NETLINK_ROUTE, groups=groups, timeout_s=timeout_s)
         except OSError as e:
             raise SourceError(f"rtnetlink: cannot subscribe to events: {e.strerror}") from None
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
 
     def read(self) -> list[tuple[int, bytes]]:
         """(message type, payload) of one datagram; [] after the timeout. Raises Overrun."""
