@@ -50,6 +50,15 @@ class WanInNs:
                 raise AssertionError(f"timed out after {timeout} s; wan state: {st}")
             time.sleep(0.02)
 
+    def settle(self, quiet_s: float = 0.5, timeout: float = 10.0) -> None:
+        """Until the watcher has read nothing new for ``quiet_s`` (a burst of events is drained)."""
+        deadline = time.monotonic() + timeout
+        last = -1
+        while self.c.watcher.messages_total != last:
+            assert time.monotonic() < deadline, "the watcher never went quiet"
+            last = self.c.watcher.messages_total
+            time.sleep(quiet_s)
+
     def wan_down_events(self) -> list[dict[str, Any]]:
         return [e for e in self.events if e["type"] == "wan_down"]
 

@@ -281,3 +281,35 @@ def test_sample_once_shows_wan_links_and_device(wan):
     a0 = next(li for li in snap["links"] if li["name"] == "a0")
     assert {"rx_bps", "tx_bps", "rx_bps_peak", "tx_bps_peak"} <= set(a0)
     assert snap["device"]["agent_version"]
+
+
+def test_event_overrun_is_recovered_by_a_fresh_dump(wan, tmp_path):
+    """A full socket buffer (ENOBUFS) loses events; the watcher re-reads the state instead."""
+    import socket as _socket
+
+    from nsenter import entered
+
+    from zte_uxip.sources import rtnl
+
+    a, _b, _w = wan
+    with entered(a.name):
+        ev = rtnl.RtnlEvents()
+    ev._sock.sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_RCVBUF, 256)  # tiny on purpose
+    batch = tmp_path / "flips.ip"
+    batch.write_text("link set a0 down\nlink set a0 up\n" * 50 + "route replace default via 10.99.0.2\n")
+    a.sh("ip", "-batch", str(batch))
+    with pytest.raises(rtnl.Overrun):
+        for _ in range(100):
+            ev.read()
+    ev.close()
+    # The same storm under a running watcher with the tiny buffer: its state ends up right anyway.
+    w = _w
+    w.c.watcher._events._sock.sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_RCVBUF, 256)
+    a.sh("ip", "-batch", str(batch))
+    w.settle()
+    w.wait(_up)  # the storm ended with the link up and the route back
+    a.sh("ip", "route", "del", "default")
+    st = w.wait(_down)
+    assert st["last_disconnect"]["ongoing"] is True and st["last_disconnect"]["cause"] == "route_lost"
+    _restore_route(a)
+    w.wait(_up)
