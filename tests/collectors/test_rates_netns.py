@@ -97,3 +97,26 @@ def test_wan_usage_follows_the_counters_and_survives_an_agent_restart(quiet_pair
     finally:
         w2.close()
     assert os.stat(tmp_path / "flash" / "usage.json").st_size > 0
+
+
+def test_usage_reaches_flash_at_most_once_a_day(quiet_pair, tmp_path, monkeypatch):
+    a, _b = quiet_pair
+    a.sh("ip", "route", "add", "default", "via", "10.99.0.2")
+    t = [5000.0]
+    monkeypatch.setattr("zte_uxip.clock.monotonic_s", lambda: t[0])
+    w = WanInNs(a, make_config(tmp_path), persist=True)
+    flash = tmp_path / "flash" / "usage.json"
+    try:
+        for _ in range(5):
+            t[0] += 3600
+            w.collect()
+        assert not flash.exists()  # five hours of samples: RAM only
+        t[0] += 86400
+        w.collect()
+        first = flash.stat().st_mtime_ns
+        t[0] += 3600
+        w.collect()
+        assert flash.stat().st_mtime_ns == first  # not again within the day
+    finally:
+        w.close()
+    assert flash.stat().st_mtime_ns >= first  # and once more at shutdown

@@ -166,3 +166,29 @@ def test_session_tracker_feeds_the_collector(monkeypatch):
     out = col.collect()
     assert out["connects_total"] == 2 and out["last_session_s"] == 30 and out["total_connected_s"] == 35
     assert "connected_since" in out
+
+
+def test_every_event_of_this_area_encodes_and_field_data_is_filtered():
+    from zte_uxip import privacy
+    from zte_uxip.wire import codec
+
+    t, c, events = tracker()
+    t._field_data = lambda: {"ts": 1, "wan": {"iface": "eth1", "up": True, "ipv4": "192.0.2.10"},
+                             "device": {"serial": "SN-CLEAR-123"}, "cellular": {"cell_id": 1234, "rsrp_dbm": -99}}
+    t.reset([link()], [ADDR], [ROUTE])
+    t.route(ROUTE, present=False)
+    c.boot += 3
+    t.route(ROUTE, present=True)
+    u = UsageMeter(1, 10, "b", events.append)
+    u.update("eth1", 2, 100, 100, _ts(2026, 3, 20), boot_s=60)
+    events.append({"type": "unexpected_restart", "ts": 5, "uptime_s": 30, "previous_uptime_s": 86000})
+    events.append({"type": "version_too_low", "ts": 5, "uptime_s": 30, "sw_version": "1.0", "min_version": "2.0"})
+    assert [e["type"] for e in events] == ["wan_down", "data_limit_exceeded", "unexpected_restart", "version_too_low"]
+    snap = {"ts": 10, "uptime_s": 40, "wan": t.state(), "events": events}
+    wire = codec.encode_snapshot(privacy.apply(snap, privacy.Policy(location=False, key=b"s" * 32)))
+    assert b"192.0.2.10" not in wire and b"SN-CLEAR-123" not in wire
+    back = codec.decode(wire)
+    field = back["events"][0]["snapshot"]
+    assert len(field["wan"]["ipv4"]) == 16 and len(field["device"]["serial"]) == 16
+    assert field["cellular"] == {"rsrp_dbm": -99}  # cell ID is location: dropped without location consent
+    assert back["events"][0]["duration_s"] == 3 and back["events"][0]["cause"] == "route_lost"
