@@ -117,6 +117,9 @@ def test_usage_reaches_flash_at_most_once_a_day(quiet_pair, tmp_path, monkeypatc
         t[0] += 3600
         w.collect()
         assert flash.stat().st_mtime_ns == first  # not again within the day
+        before = json.loads(flash.read_text())["bytes"]
+        a.python(BLAST.format(n=50))
+        w.collect()
     finally:
         w.close()
-    assert flash.stat().st_mtime_ns >= first  # and once more at shutdown
+    assert json.loads(flash.read_text())["bytes"] >= before + 50 * 1200  # and once more at shutdown
