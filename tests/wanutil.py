@@ -60,6 +60,8 @@ class WanInNs:
             time.sleep(quiet_s)
 
     def wan_down_events(self) -> list[dict[str, Any]]:
+        """Events reach ctx.emit at the next collect(), from the sampling thread."""
+        self.collect()
         return [e for e in self.events if e["type"] == "wan_down"]
 
     def close(self) -> None:

@@ -20,9 +20,11 @@ log = logging.getLogger(__name__)
 
 class LinkWatcher:
     def __init__(self, tracker: WanTracker, events: rtnl.RtnlEvents | None = None,
-                 source: rtnl.RtnlSource | None = None) -> None:
+                 source: rtnl.RtnlSource | None = None, lock: threading.RLock | None = None) -> None:
         self.tracker = tracker
-        self.lock = threading.Lock()  # the tracker is read by collect() in the sampling thread
+        # The tracker is also read by collect() in the sampling thread; re-entrant, because the
+        # tracker's on_change hook (state saving) takes it again.
+        self.lock = lock or threading.RLock()
         # Subscribe before the dump, so nothing falls between the two.
         self._events = events or rtnl.RtnlEvents()
         self._source = source or rtnl.RtnlSource()

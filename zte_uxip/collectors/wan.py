@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from typing import Any
 
 from .. import clock
@@ -82,14 +83,19 @@ class WanCollector:
             ram = None  # a previous boot's RAM state cannot survive a reboot; a stale copy is ignored
         counts = counts_from_json(ram["counts"]) if ram and isinstance(ram.get("counts"), dict) else None
         saved_usage = ram.get("usage") if ram else read_json(self._flash_path)
-        self.usage = UsageMeter(self._wan_cfg.cycle_start_day, self._wan_cfg.limit_bytes, self._boot_id, ctx.emit,
+        self._lock = threading.RLock()  # tracker, usage and the RAM state file: watcher thread vs sampling
+        self.usage = UsageMeter(self._wan_cfg.cycle_start_day, self._wan_cfg.limit_bytes, self._boot_id,
+                                lambda e: self._ctx.emit(e),
                                 saved_usage if isinstance(saved_usage, dict) else None)
         self.rates = RateMeter(window)
+        # The watcher thread queues its events here; collect() hands them on from the sampling
+        # thread, so whatever ctx.emit appends to never sees two threads at once.
+        self._pending: list[dict[str, Any]] = []
         self.tracker = WanTracker(self._wan_cfg.iface, boot_s=clock.boottime_s, wall=clock.wall_ts_float,
-                                  emit=ctx.emit, field_data=self._field_data, counts=counts,
+                                  emit=self._pending.append, field_data=self._field_data, counts=counts,
                                   on_change=lambda _c: self._save_ram())
         self._source = source or rtnl.RtnlSource()
-        self.watcher = LinkWatcher(self.tracker, events=events, source=rtnl.RtnlSource())
+        self.watcher = LinkWatcher(self.tracker, events=events, source=rtnl.RtnlSource(), lock=self._lock)
         self.watcher.start()
         self._last_flash = clock.monotonic_s()
 
@@ -103,8 +109,15 @@ class WanCollector:
     def prime(self) -> None:
         return None
 
+    def _flush_events(self) -> None:
+        with self._lock:
+            events, self._pending[:] = list(self._pending), []
+        for event in events:
+            self._ctx.emit(event)
+
     def collect(self) -> dict[str, Any] | None:
-        with self.watcher.lock:
+        self._flush_events()
+        with self._lock:
             out = self.tracker.state()
             index = self.tracker.wan_index()
         if out is None:
@@ -115,7 +128,9 @@ class WanCollector:
             rates = self.rates.update(link.index, rx, tx, clock.monotonic_s())
             out.update({k: v for k, v in rates.items() if k.endswith("_peak")})
             self.rates.keep_only({link.index})
-            out.update(self.usage.update(link.name, link.index, rx, tx, clock.wall_ts_float(), clock.boottime_s()))
+            with self._lock:
+                out.update(self.usage.update(link.name, link.index, rx, tx, clock.wall_ts_float(),
+                                             clock.boottime_s()))
         if self._persist:
             self._save_ram()
             if clock.monotonic_s() - self._last_flash >= FLASH_EVERY_S:
@@ -125,23 +140,27 @@ class WanCollector:
     def _save_ram(self) -> None:
         if not self._persist:
             return
-        try:
-            write_json(self._ram_path, {"boot_id": self._boot_id, "counts": counts_to_json(self.tracker.counts),
-                                        "usage": self.usage.to_json()})
-        except OSError as e:
-            log.warning("wan: state %s: %s", self._ram_path, e.strerror)
+        with self._lock:  # one writer at a time, and the newest state last (tmpfs: microseconds)
+            try:
+                write_json(self._ram_path, {"boot_id": self._boot_id, "counts": counts_to_json(self.tracker.counts),
+                                            "usage": self.usage.to_json()})
+            except OSError as e:
+                log.warning("wan: state %s: %s", self._ram_path, e.strerror)
 
     def _save_flash(self) -> None:
         self._last_flash = clock.monotonic_s()
-        if self.usage.cycle_start is None:
+        with self._lock:
+            usage = self.usage.to_json() if self.usage.cycle_start is not None else None
+        if usage is None:
             return
         try:
-            write_json(self._flash_path, self.usage.to_json())
+            write_json(self._flash_path, usage)
         except OSError as e:
             log.warning("wan: usage %s: %s", self._flash_path, e.strerror)
 
     def close(self) -> None:
         self.watcher.close()
+        self._flush_events()
         self._source.close()
         if self._persist:
             self._save_ram()
