@@ -5,6 +5,7 @@
 set -eu
 PKGS="
 iproute2:ip
+procps:sysctl
 mosquitto:mosquitto
 mosquitto-clients:mosquitto_pub
 openssl:openssl

@@ -71,7 +71,9 @@ def test_clients_and_their_signal_match_iw_station_dump(result):
     assert ap["signal_dbm_median"] == before[0]["signal_dbm"] == after[0]["signal_dbm"]
     for k in ("tx_bitrate_kbps", "rx_bitrate_kbps"):
         assert ap[f"{k}_median"] in (before[0][k], after[0][k]), k
-    assert before[0]["inactive_ms"] - 2000 <= ap["inactive_ms_median"] <= after[0]["inactive_ms"] + 2000
+    # Inactive time restarts at every frame the station sends, so it is not monotonic between the
+    # two `iw` reads: bound it by the larger of them (plus the collector's run time).
+    assert 0 <= ap["inactive_ms_median"] <= max(before[0]["inactive_ms"], after[0]["inactive_ms"]) + 2000
     assert "clients" not in by_iface(result["first"])["wlan1"]
 
 

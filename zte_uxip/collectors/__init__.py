@@ -26,10 +26,38 @@ def _wifi(ctx: Context) -> Collector:
     return WifiCollector(ctx)
 
 
+def _wan(ctx: Context) -> Collector:
+    from .wan import WanCollector
+
+    return WanCollector(ctx)
+
+
+def _device(ctx: Context) -> Collector:
+    from .device import DeviceCollector
+
+    return DeviceCollector(ctx)
+
+
+def _power(ctx: Context) -> Collector:
+    from .power import PowerCollector
+
+    return PowerCollector(ctx)
+
+
+def _session(ctx: Context) -> Collector:
+    from .session import SessionCollector
+
+    return SessionCollector(ctx)
+
+
 COLLECTORS: dict[str, Callable[[Context], Collector]] = {
     "system": _system,
     "links": _links,
     "wifi": _wifi,
+    "wan": _wan,
+    "device": _device,
+    "power": _power,
+    "session": _session,
 }
 
 __all__ = ["COLLECTORS", "Collector", "Context"]
