@@ -20,9 +20,16 @@ def _links(ctx: Context) -> Collector:
     return LinksCollector(ctx)
 
 
+def _cellular(ctx: Context) -> Collector:
+    from .cellular import CellularCollector
+
+    return CellularCollector(ctx)
+
+
 COLLECTORS: dict[str, Callable[[Context], Collector]] = {
     "system": _system,
     "links": _links,
+    "cellular": _cellular,
 }
 
 __all__ = ["COLLECTORS", "Collector", "Context"]
