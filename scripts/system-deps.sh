@@ -9,6 +9,9 @@ mosquitto:mosquitto
 mosquitto-clients:mosquitto_pub
 openssl:openssl
 socat:socat
+dbus:dbus-daemon
+modemmanager:ModemManager
+libqmi-utils:qmicli
 "
 missing=""
 for entry in $PKGS; do

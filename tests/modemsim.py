@@ -40,6 +40,13 @@ COMMON = {
     "AT+CGACT?": ["+CGACT: 1,1", "+CGACT: 2,0"],
     "AT+CREG=2": [], "AT+CGREG=2": [], "AT+CEREG=2": [], "AT+C5GREG=2": [],
     "AT+COPS=3,0": [], "AT+COPS=3,2": [],
+    # V.250 basics and the state queries ModemManager's generic plugin makes while it brings
+    # the modem up (test mode): without them it declares the modem failed.
+    "ATV1": [], "ATX4": [], "AT&C1": [], "ATH": [], "ATZ": [],
+    "AT+GCAP": ["+GCAP: +CGSM,+DS,+ES"],
+    "AT+CPIN?": ["+CPIN: READY"],
+    "AT+CFUN?": ["+CFUN: 1"], "AT+CFUN=1": [],
+    "AT+CESQ=?": ["+CESQ: (0-63,99),(0-7,99),(0-96,255),(0-49,255),(0-34,255),(0-97,255)"],
 }
 ERROR = "ERROR"
 CME4 = "+CME ERROR: 4"
@@ -277,9 +284,9 @@ class ModemSim:
         return self.path
 
     def start_unix(self, name: str) -> str:
-        """Listen on the abstract unix socket `name` (one connection at a time)."""
+        """Listen on the unix socket `name`: a path if it starts with '/', else abstract."""
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.bind("\0" + name)
+        s.bind(name if name.startswith("/") else "\0" + name)
         s.listen(4)
         self._sock = s
         self.path = name
