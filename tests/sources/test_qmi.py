@@ -128,3 +128,17 @@ def test_sample_once_with_qmi_spec_prints_fields_and_no_identifier():
     clear = {"imei", "imsi", "iccid", "msisdn"}
     assert {k: v for k, v in got.items() if k not in clear} == {k: v for k, v in EXPECTED.items() if k not in clear}
     assert clear <= set(got)
+
+
+@needs_qmicli
+def test_auto_probe_finds_a_qmi_device_when_no_modemmanager(monkeypatch):
+    from zte_uxip.collectors import Context
+    from zte_uxip.collectors import cellular as cell
+
+    with QmiSim() as sim:
+        monkeypatch.setattr(cell, "QMI_GLOB", sim.path)
+        monkeypatch.setattr(cell, "AT_GLOBS", ())
+        monkeypatch.setattr("zte_uxip.sources.modemmanager.available", lambda: False)
+        c = cell.CellularCollector(Context(modem_spec="auto"))
+        out = c.collect()
+    assert out["backend"] == "qmi" and out["plmn"] == "26201"
