@@ -261,3 +261,14 @@ def test_mm_backend_without_modemmanager_running_is_one_clear_error(tmp_path, mo
     with pytest.raises(SourceError, match="^mm: mmcli -L: ") as e:
         mm.query_mm(None)
     assert "\n" not in str(e.value)
+
+
+def test_running_looks_for_a_modemmanager_process(tmp_path):
+    for pid, comm in (("1", "init\n"), ("42", "dnsmasq\n"), ("self", "x\n")):
+        (tmp_path / pid).mkdir()
+        (tmp_path / pid / "comm").write_text(comm)
+    assert mm.running(str(tmp_path)) is False
+    (tmp_path / "77").mkdir()
+    (tmp_path / "77" / "comm").write_text("ModemManager\n")
+    assert mm.running(str(tmp_path)) is True
+    assert mm.running(str(tmp_path / "missing")) is False

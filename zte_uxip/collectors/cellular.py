@@ -70,7 +70,7 @@ def probe() -> tuple[str, Backend] | None:
     """First working backend in order ModemManager -> QMI -> AT, or None."""
     from ..sources import modemmanager
 
-    if modemmanager.available():
+    if modemmanager.available() and modemmanager.running():
         try:
             idx = modemmanager.first_modem()
         except SourceError as e:

@@ -9,6 +9,7 @@ validated decimal index.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -35,6 +36,23 @@ _LTE = {"lte", "lte-cat-m", "lte-nb-iot"}
 
 def available() -> bool:
     return shutil.which("mmcli") is not None
+
+
+def running(proc: str = "/proc") -> bool:
+    """Is a ModemManager process alive? `auto` asks this before calling mmcli, because mmcli
+    on a bus where ModemManager is installed but stopped would D-Bus-activate it."""
+    try:
+        pids = [e for e in os.listdir(proc) if e.isdigit()]
+    except OSError:
+        return False
+    for pid in pids:
+        try:
+            with open(f"{proc}/{pid}/comm", "rb") as fh:
+                if fh.read(32).strip() == b"ModemManager":
+                    return True
+        except OSError:
+            continue
+    return False
 
 
 def mmcli(*args: str) -> dict[str, Any]:
