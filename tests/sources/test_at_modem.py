@@ -111,3 +111,11 @@ def test_responds_is_quick_and_false_for_a_silent_port():
         assert time.monotonic() - t0 < 1.0
     with ModemSim("quectel") as sim:
         assert at.responds(sim.path) is True
+
+
+def test_query_leaves_cops_in_its_default_long_name_format():
+    with ModemSim("standard") as sim:
+        sim.cops_format = 0
+        at.query_at(sim.path)
+        assert sim.cops_format == 0
+    assert "AT+COPS=3,2" in sim.commands

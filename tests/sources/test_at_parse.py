@@ -149,6 +149,13 @@ def test_qeng_nsa_and_sa():
                   "sinr_db": 14.0}
 
 
+def test_qeng_wcdma_and_gsm():
+    assert p.parse_qeng(['+QENG: "servingcell","NOCONN","WCDMA",460,01,A1B2,1234567,10663,170,1,-92,-6,-,-,-,-,-']) == {
+        "rat": "umts", "plmn": "46001", "mcc": "460", "mnc": "01", "lac": 0xA1B2, "cell_id": 0x1234567}
+    assert p.parse_qeng(['+QENG: "servingcell","NOCONN","GSM",262,02,1F4,5A3B,40,62,-,-75,255,255,0,38,38,1,-,-,-,-,'
+                         '-,-,-,-,-,"-"'])["cell_id"] == 0x5A3B
+
+
 def test_qeng_no_service_is_nothing_and_short_is_error():
     assert p.parse_qeng(['+QENG: "servingcell","SEARCH"']) == {}
     with pytest.raises(SourceError, match="LTE"):

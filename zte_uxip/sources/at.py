@@ -268,9 +268,11 @@ class AtQuery:
             self.out.update(self._run(cmd, parse) or {})
         iccid = self._run("AT+CCID", p.parse_iccid) or self._run("AT+CRSM=176,12258,0,0,10", p.parse_crsm_iccid)
         self.out.update(iccid or {})
-        if self._run("AT+COPS=3,0") is not None:
-            self.out.update(self._run("AT+COPS?", p.parse_cops) or {})
+        # Numeric first, then back to the long name: +COPS=3 is a persistent setting and other
+        # software on the router expects the default (long alphanumeric) format.
         if self._run("AT+COPS=3,2") is not None:
+            self.out.update(self._run("AT+COPS?", p.parse_cops) or {})
+        if self._run("AT+COPS=3,0") is not None:
             self.out.update(self._run("AT+COPS?", p.parse_cops) or {})
         regs: dict[str, dict[str, Any]] = {}
         for prefix, _ in REG:

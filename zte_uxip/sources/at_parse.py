@@ -330,7 +330,11 @@ def parse_qeng(lines: list[str]) -> Fields:
             rat = unq(f[2]).upper()
             rest = f[3:]
             out["rat"] = _QUECTEL_RAT.get(rat)
-            if rat == "LTE":
+            if rat in ("GSM", "WCDMA") and len(rest) >= 4:
+                # MCC,MNC,LAC,cellID,... (the rest differs between the two)
+                out.update(n.mcc_mnc(unq(rest[0]), unq(rest[1])))
+                out.update(lac=n.hex_id(unq(rest[2]), 4), cell_id=n.hex_id(unq(rest[3]), 8))
+            elif rat == "LTE":
                 out.update(_q_lte(rest))
             elif rat == "NR5G-SA":
                 # duplex,MCC,MNC,cellID,PCID,TAC,ARFCN,band,NR_DL_bw,RSRP,RSRQ,SINR,...
