@@ -119,3 +119,24 @@ def test_query_leaves_cops_in_its_default_long_name_format():
         at.query_at(sim.path)
         assert sim.cops_format == 0
     assert "AT+COPS=3,2" in sim.commands
+
+
+def test_uucp_lock_file_of_a_live_process_means_busy(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(at, "LOCK_DIRS", (str(tmp_path),))
+    with ModemSim("standard") as sim:
+        lock = tmp_path / f"LCK..{os.path.basename(sim.path)}"
+        holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            lock.write_text(f"{holder.pid:10d}\n")  # pppd's ASCII format
+            with pytest.raises(SourceError, match=f"port busy \\(locked by process {holder.pid}\\)"):
+                at.query_at(sim.path)
+        finally:
+            holder.kill()
+            holder.wait()
+        # the holder is gone: a stale lock does not block
+        assert at.query_at(sim.path)["plmn"] == "310260"
+        lock.write_bytes(b"garbage\x00\xff")
+        assert at.query_at(sim.path)["plmn"] == "310260"

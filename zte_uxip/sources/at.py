@@ -53,8 +53,41 @@ class RawPort(Protocol):
     def close(self) -> None: ...
 
 
+LOCK_DIRS = ("/var/lock", "/run/lock")
+
+
+def uucp_lock_holder(device: str, lock_dirs: tuple[str, ...] | None = None) -> int | None:
+    """The live PID in a UUCP lock file (LCK..ttyUSB2), as pppd/chat/minicom write it, else None.
+    Such programs do not flock, so this is how to see that they hold the port."""
+    name = os.path.basename(device)
+    for d in LOCK_DIRS if lock_dirs is None else lock_dirs:
+        try:
+            with open(os.path.join(d, f"LCK..{name}"), "rb") as fh:
+                raw = fh.read(64)
+        except OSError:
+            continue
+        text = raw.strip()
+        if len(raw) == 4 and not text.isdigit():
+            pid = int.from_bytes(raw, "little")  # old binary format
+        elif text.isdigit():
+            pid = int(text)
+        else:
+            continue
+        if pid <= 0 or pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue  # stale lock
+        except PermissionError:
+            return pid
+        return pid
+    return None
+
+
 class SerialPort:
-    """A TTY through pyserial, locked exclusively (flock) so two users never interleave."""
+    """A TTY through pyserial, locked exclusively (flock) so two users never interleave, and
+    refused while another program holds a UUCP lock file for it."""
 
     def __init__(self, device: str, baud: int | None = None) -> None:
         try:
@@ -63,6 +96,9 @@ class SerialPort:
             raise SourceError(f"at:{device}: {e.strerror}") from None
         if not stat.S_ISCHR(st.st_mode):
             raise SourceError(f"at:{device}: not a character device")
+        holder = uucp_lock_holder(device)
+        if holder is not None:
+            raise SourceError(f"at:{device}: port busy (locked by process {holder})")
         import serial  # lazy: only the AT backend pays for pyserial
 
         try:
