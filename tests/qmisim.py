@@ -17,7 +17,7 @@ import tty
 
 from modemsim import ICCID, IMEI, IMSI, MSISDN
 
-CTL, DMS, NAS = 0x00, 0x02, 0x03
+CTL, WDS, DMS, NAS = 0x00, 0x01, 0x02, 0x03
 OK = struct.pack("<BHHH", 0x02, 4, 0, 0)  # result TLV: success
 
 
@@ -56,6 +56,8 @@ REPLIES: dict[tuple[int, int], bytes] = {
     (NAS, 0x0024): SERVING,
     (NAS, 0x004F): SIGNAL,
     (NAS, 0x0031): RF_BAND,
+    # WDS Get Default Settings (3GPP): profile name 0x10, PDP type 0x11 (3 = IPv4v6), APN 0x14.
+    (WDS, 0x002C): tlv(0x10, s8("default")) + tlv(0x11, bytes([3])) + tlv(0x14, s8("fast.t-mobile.com")),
 }
 
 EXPECTED = {
@@ -63,7 +65,7 @@ EXPECTED = {
     "imei": IMEI, "imsi": IMSI, "iccid": ICCID, "msisdn": MSISDN, "registration": "roaming", "roaming": True,
     "attached": True, "rat": "lte", "plmn": "26201", "mcc": "262", "mnc": "01", "operator_name": "Telekom.de",
     "lac": 0x1A2B, "cell_id": 0x01A2D101, "tac": 0x2B67, "rssi_dbm": -64, "rsrq_db": -11.0, "rsrp_dbm": -95,
-    "sinr_db": 4.8, "band": "B3", "earfcn": 1300,
+    "sinr_db": 4.8, "band": "B3", "earfcn": 1300, "apn": "fast.t-mobile.com",
 }
 
 

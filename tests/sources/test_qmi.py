@@ -39,6 +39,7 @@ def test_recorded_signal_band_ids():
                                                                 "rssi_dbm": -64}
     assert qmi.parse_rf_band(kv("nas-get-rf-band-info")) == {"band": "B3", "earfcn": 1300}
     assert qmi._ids(kv("dms-get-ids")) == {"imei": "356938035643809"}
+    assert qmi.QUERIES[3][1](kv("wds-get-default-settings")) == {"apn": "fast.t-mobile.com"}
 
 
 def test_three_digit_mnc_and_not_registered():
@@ -87,7 +88,7 @@ def test_real_qmicli_against_fake_modem_exact_fields():
     with QmiSim() as sim:
         assert qmi.query_qmi(sim.path) == EXPECTED
     services = {svc for svc, _ in sim.requests}
-    assert services == {0, 2, 3}  # CTL (client ids), DMS, NAS
+    assert services == {0, 1, 2, 3}  # CTL (client ids), WDS, DMS, NAS
 
 
 @needs_qmicli

@@ -1,7 +1,7 @@
 """The QMI backend: `qmicli` on a cdc-wdm control device, argument lists only, text output parsed.
 
 Why qmicli and not our own QMUX client: libqmi tracks every firmware's quirks and the agent
-stays small; the price is one short-lived process per query (about 10 per sample). Each run is
+stays small; the price is one short-lived process per query (11 per sample). Each run is
 time-boxed; a device that does not answer the first request ends the query at once. qmicli's
 output is `Label: 'value'` lines nested by tabs; `parse_qmicli` turns them into a flat
 {"Section/Label": value} map, and the field parsers read only labels they know.
@@ -135,8 +135,12 @@ def parse_rf_band(kv: Kv) -> dict[str, Any]:
 
 
 def _one(label: str, name: str, check: Callable[[str | None], Any]) -> Callable[[Kv], dict[str, Any]]:
+    """One labelled value, at top level or under a title line ("Default settings retrieved:")."""
     def parse(kv: Kv) -> dict[str, Any]:
-        v = check(kv.get(label))
+        raw = kv.get(label)
+        if raw is None:
+            raw = next((v for k, v in kv.items() if k.count("/") == 1 and k.endswith("/" + label)), None)
+        v = check(raw)
         return {name: v} if v else {}
 
     return parse
@@ -158,6 +162,7 @@ QUERIES: tuple[tuple[str, Callable[[Kv], dict[str, Any]]], ...] = (
     ("--nas-get-serving-system", parse_serving_system),
     ("--nas-get-signal-info", parse_signal_info),
     ("--nas-get-rf-band-info", parse_rf_band),
+    ("--wds-get-default-settings=3gpp", _one("APN", "apn", n.text)),
     ("--dms-get-manufacturer", _one("Manufacturer", "manufacturer", n.text)),
     ("--dms-get-model", _one("Model", "model", n.text)),
     ("--dms-get-revision", _one("Revision", "firmware", n.text)),
