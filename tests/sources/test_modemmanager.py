@@ -22,7 +22,8 @@ from zte_uxip.sources import modemmanager as mm
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "mmcli"
 # What ModemManager itself makes of the `standard` simulated modem (it reads LAC/CID from +CREG
-# and signal from +CESQ; it has no bearer, so no APN, and reports no RSSI for LTE).
+# and signal from +CESQ, and reports no RSSI for LTE). The APN comes from a bearer object, which
+# the recorded fixtures do not have and the live test creates.
 MM_EXPECTED = {
     "backend": "mm", "manufacturer": "Telit", "model": "LE910C4-EU", "firmware": "25.21.660",
     "imei": "356938035643809", "imsi": "310260123456789", "iccid": "8901260123456789012",
@@ -45,6 +46,7 @@ def test_recorded_mmcli_output_parses_exactly():
     out["backend"] = "mm"
     assert out == MM_EXPECTED
     assert mm.parse_modem_list(load("list")) == ["0"]
+    assert mm.parse_bearer_apn(load("bearer")) == {"apn": "fast.t-mobile.com"}
 
 
 def test_mm_agrees_with_the_at_backend_on_every_shared_field():
@@ -173,6 +175,7 @@ class LiveMM:
         self._run(["mmcli", "-m", "0", "--enable"])
         self._run(["mmcli", "-m", "0", "--signal-setup=1"])
         self._run(["mmcli", "-m", "0", "--location-enable-3gpp"])
+        self._run(["mmcli", "-m", "0", "--create-bearer=apn=fast.t-mobile.com"])
         self._wait(lambda: '"rsrp":"-96.00"' in self.mmcli("-m", "0", "--signal-get").stdout.decode(), 15,
                    "signal polling")
 
@@ -236,8 +239,9 @@ def test_live_modemmanager_read_through_mm_backend(live_mm):
         assert ident.encode() not in r.stdout + r.stderr
     got = json.loads(r.stdout)["cellular"]
     clear = {"imei", "imsi", "iccid", "msisdn"}
-    assert {k: v for k, v in got.items() if k not in clear} == {k: v for k, v in MM_EXPECTED.items()
-                                                                  if k not in clear}
+    # The bearer the connection manager created carries the APN.
+    assert {k: v for k, v in got.items() if k not in clear} == {**{k: v for k, v in MM_EXPECTED.items()
+                                                                     if k not in clear}, "apn": "fast.t-mobile.com"}
     assert clear <= set(got)
     # The agent only reads: it sent no command that changes the modem's state.
     with_index = subprocess.run([str(Path(sys.executable).parent / "zte-uxip"), "sample", "--once", "--modem",
