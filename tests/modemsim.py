@@ -179,7 +179,7 @@ EXPECTED: dict[str, dict[str, object]] = {
 }
 # The Huawei SIM answers +CCID with ERROR: its ICCID comes through +CRSM (nibble-swapped).
 
-HOSTILE = ("silent", "binary", "endless", "cut")
+HOSTILE = ("silent", "binary", "endless", "cut", "hangup")
 
 
 class ModemSim:
@@ -326,6 +326,10 @@ class ModemSim:
                 if not line.upper().startswith("AT"):
                     continue
                 out = self.reply(line)
+                if self.hostile == "hangup" and self._fds and fd == self._fds[0]:
+                    os.close(fd)  # the modem vanishes (USB unplugged): the pty master is gone
+                    self._fds = self._fds[1:]
+                    return
                 try:
                     self._write_all(fd, out)
                 except OSError:

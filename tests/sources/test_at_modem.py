@@ -140,3 +140,11 @@ def test_uucp_lock_file_of_a_live_process_means_busy(tmp_path, monkeypatch):
         assert at.query_at(sim.path)["plmn"] == "310260"
         lock.write_bytes(b"garbage\x00\xff")
         assert at.query_at(sim.path)["plmn"] == "310260"
+
+
+def test_modem_that_vanishes_mid_query_is_one_quick_error():
+    with ModemSim("standard", hostile="hangup") as sim:
+        t0 = time.monotonic()
+        with pytest.raises(SourceError, match="^at: "):
+            at.query_at(sim.path)
+        assert time.monotonic() - t0 < at.MAX_SILENT_COMMANDS * at.CMD_TIMEOUT_S + 1.0

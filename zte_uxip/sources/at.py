@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import select
 import stat
 import time
 from collections.abc import Callable
@@ -99,6 +100,8 @@ class SerialPort:
         holder = uucp_lock_holder(device)
         if holder is not None:
             raise SourceError(f"at:{device}: port busy (locked by process {holder})")
+        import termios
+
         import serial  # lazy: only the AT backend pays for pyserial
 
         try:
@@ -109,21 +112,19 @@ class SerialPort:
             if "lock" in msg.lower():
                 raise SourceError(f"at:{device}: port busy (held by another process)") from None
             raise SourceError(f"at:{device}: cannot open: {msg.splitlines()[0][:120]}") from None
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, termios.error) as e:
             raise SourceError(f"at:{device}: cannot open: {e}") from None
         self.device = device
 
     def read(self, max_bytes: int, timeout_s: float) -> bytes:
+        """Wait with select() (changing pyserial's timeout would re-apply termios each time),
+        then take what is there without blocking (the port was opened with timeout=0)."""
         import serial
 
-        self._ser.timeout = max(0.0, timeout_s)
         try:
-            first: bytes = self._ser.read(1)
-            if not first:
-                return b""
-            self._ser.timeout = 0
-            return first + bytes(self._ser.read(max_bytes - 1))
-        except serial.SerialException as e:
+            ready, _, _ = select.select([self._ser.fileno()], [], [], max(0.0, timeout_s))
+            return bytes(self._ser.read(max_bytes)) if ready else b""
+        except (serial.SerialException, OSError) as e:
             raise SourceError(f"at:{self.device}: read failed: {str(e)[:120]}") from None
 
     def write(self, data: bytes) -> None:
@@ -131,14 +132,24 @@ class SerialPort:
 
         try:
             self._ser.write(data)
-        except serial.SerialException as e:
+        except (serial.SerialException, OSError) as e:
             raise SourceError(f"at:{self.device}: write failed: {str(e)[:120]}") from None
 
     def discard_input(self) -> None:
-        self._ser.reset_input_buffer()
+        import termios
+
+        try:
+            self._ser.reset_input_buffer()
+        except (termios.error, OSError) as e:  # the device went away (USB modem unplugged)
+            raise SourceError(f"at:{self.device}: port gone: {e.args[-1] if e.args else e}") from None
 
     def close(self) -> None:
-        self._ser.close()
+        import termios
+
+        try:
+            self._ser.close()
+        except (termios.error, OSError) as e:
+            log.debug("at:%s: close: %s", self.device, e)
 
 
 def _printable(raw: bytes) -> str | None:
@@ -333,6 +344,8 @@ class AtQuery:
             if "registration" in extra and "registration" in self.out:
                 del extra["registration"]  # 27.007 registration is the reference
             self.out.update(extra)
+        if not self.out:
+            raise SourceError(f"at: no usable answer ({self.errors[0] if self.errors else 'empty replies'})")
         return n.with_roaming(self.out)
 
 
