@@ -102,6 +102,23 @@ class PrivacyConfig:
 
 
 @dataclass(frozen=True)
+class WifiConfig:
+    short_range_dbm: int = -75  # clients' median signal below this for a report interval: an event
+    uci_file: str = "/etc/config/wireless"
+    hostapd_conf: tuple[str, ...] = ("/var/run/hostapd-*.conf", "/etc/hostapd/hostapd.conf")
+    kmsg_file: str = "/dev/kmsg"  # firmware restarts; "" to not read the kernel log
+
+    def _check(self, where: str) -> None:
+        if not -100 <= self.short_range_dbm <= 0:
+            raise ConfigError(f"{where}.short_range_dbm: must be -100..0")
+        for name, paths in (("uci_file", (self.uci_file,)), ("hostapd_conf", self.hostapd_conf),
+                            ("kmsg_file", (self.kmsg_file,) if self.kmsg_file else ())):
+            for path in paths:
+                if not path.startswith("/") or "\0" in path or "/../" in path + "/":
+                    raise ConfigError(f"{where}.{name}: {path!r} must be an absolute path without '..'")
+
+
+@dataclass(frozen=True)
 class Config:
     broker: BrokerConfig
     device_id: str | None = None
@@ -112,6 +129,7 @@ class Config:
     modem: ModemConfig = field(default_factory=ModemConfig)
     links: LinksConfig = field(default_factory=LinksConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    wifi: WifiConfig = field(default_factory=WifiConfig)
 
     def _check(self, where: str) -> None:
         if self.device_id is not None:

@@ -20,6 +20,12 @@ def _links(ctx: Context) -> Collector:
     return LinksCollector(ctx)
 
 
+def _wifi(ctx: Context) -> Collector:
+    from .wifi import WifiCollector
+
+    return WifiCollector(ctx)
+
+
 def _cellular(ctx: Context) -> Collector:
     from .cellular import CellularCollector
 
@@ -29,6 +35,7 @@ def _cellular(ctx: Context) -> Collector:
 COLLECTORS: dict[str, Callable[[Context], Collector]] = {
     "system": _system,
     "links": _links,
+    "wifi": _wifi,
     "cellular": _cellular,
 }
 

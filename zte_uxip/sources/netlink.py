@@ -147,8 +147,8 @@ class NetlinkSocket:
                     if code == 0:
                         return replies  # the ACK
                     err = -(code or 0)
-                    raise SourceError(f"netlink: {os.strerror(err) if err else 'malformed error'}"
-                                      f" ({errno.errorcode.get(err, err)})")
+                    raise NetlinkError(err, f"netlink: {os.strerror(err) if err else 'malformed error'}"
+                                            f" ({errno.errorcode.get(err, err)})")
                 if rtype in (NLMSG_NOOP, NLMSG_OVERRUN):
                     continue
                 replies.append((rtype, body))
@@ -163,3 +163,12 @@ class NetlinkSocket:
         except TimeoutError:
             return []
         return [(t, body) for t, _f, _s, body in iter_messages(buf) if t not in (NLMSG_NOOP, NLMSG_DONE)]
+
+
+class NetlinkError(SourceError):
+    """The kernel answered a request with an error; ``errno`` lets callers tell "not supported
+    here" (EOPNOTSUPP, ENOENT) from a real failure."""
+
+    def __init__(self, errno_: int, message: str) -> None:
+        super().__init__(message)
+        self.errno = errno_
