@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -271,3 +273,52 @@ def test_hex_ids_roundtrip(v):
         assert got is None
     else:
         assert got == v
+
+
+# --- the AT channel (line framing) on arbitrary byte streams -------------------------------
+
+
+class ScriptedPort:
+    """A RawPort that plays back chunks, then stays silent (sleeping like a real read would)."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = list(chunks)
+        self.written: list[bytes] = []
+
+    def read(self, max_bytes: int, timeout_s: float) -> bytes:
+        if self.chunks:
+            return self.chunks.pop(0)[:max_bytes]
+        time.sleep(min(timeout_s, 0.005))
+        return b""
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def discard_input(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+BYTES = st.one_of(st.binary(max_size=700), st.sampled_from([b"\r\n", b"\r", b"\n", b"OK", b"\r\nOK\r\n", b"ERROR",
+                                                            b"+CME ERROR: 10", b"AT+CSQ", b"+CSQ: 22,99", b"\x00",
+                                                            b"\xff" * 600, b"A" * 513]))
+
+
+@settings(max_examples=250, deadline=None)
+@given(st.lists(BYTES, max_size=12))
+def test_channel_frames_any_byte_stream_into_bounded_lines_or_one_error(chunks):
+    from zte_uxip.sources import at
+
+    chan = at.AtChannel(ScriptedPort(chunks), budget_s=1.0)
+    t0 = time.monotonic()
+    try:
+        lines = chan.command("AT+CSQ", timeout_s=0.03)
+    except SourceError as e:
+        assert "\n" not in str(e)
+    else:
+        for ln in lines:
+            assert ln and len(ln) <= at.LINE_MAX_BYTES and ln.upper() != "AT+CSQ"
+            assert all(" " <= c <= "~" or c == "\t" for c in ln)
+    assert time.monotonic() - t0 < 0.5
