@@ -60,7 +60,8 @@ def test_one_spoiled_reply_costs_only_its_field(spoil):
 def test_error_replies_cost_only_their_fields():
     with ModemSim("zte") as sim:  # +CEREG? and +C5GREG? answer ERROR on this modem
         out = at.query_at(sim.path)
-    assert "tac" not in out and out["lac"] == 0xA1B2
+    # no +CEREG: the TAC comes from +CGREG, whose <lac> is a TAC when <AcT> is E-UTRAN (7)
+    assert "lac" not in out and out["tac"] == 0xA1B2
 
 
 def test_query_budget_bounds_a_slow_modem(monkeypatch):

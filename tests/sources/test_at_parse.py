@@ -66,6 +66,11 @@ def test_creg_unsolicited_form_in_place_of_reply():
 def test_creg_lac_for_cs_and_ps_domains_and_5g_nci():
     assert p.parse_creg(['+CREG: 2,1,"1A2B","0C1D",0'], "+CREG") == {
         "registration": "home", "lac": 0x1A2B, "cell_id": 0x0C1D, "rat": "gsm"}
+    assert p.parse_creg(['+CGREG: 2,5,"1A2B","0C1D2E",2'], "+CGREG")["lac"] == 0x1A2B
+    assert p.parse_creg(['+CREG: 2,1,"1A2B","0C1D"'], "+CREG")["lac"] == 0x1A2B  # no AcT: legacy LAC
+    # E-UTRAN <AcT>: 27.007 says the <lac> of +CREG/+CGREG is then the TAC
+    assert p.parse_creg(['+CGREG: 2,1,"2B67","01A2D101",7'], "+CGREG") == {
+        "registration": "home", "tac": 0x2B67, "cell_id": 0x01A2D101, "rat": "lte"}
     out = p.parse_creg(['+C5GREG: 2,1,"0000C3","123456789",11'], "+C5GREG")
     assert out["cell_id"] == 0x123456789 and out["tac"] == 0xC3 and out["rat"] == "nr5g-sa"
 

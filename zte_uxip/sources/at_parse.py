@@ -114,16 +114,14 @@ def parse_creg(lines: list[str], prefix: str) -> Fields:
     out: Fields = {"registration": n.STAT_REGISTRATION.get(stat)}
     if out["registration"] is None:
         raise SourceError(f"{what}: unknown <stat> {stat}")
-    if len(f) >= 3:
-        area = n.hex_id(unq(f[1]), 6)
-        cell = n.hex_id(unq(f[2]), 9)
-        if prefix in ("+CREG", "+CGREG"):
-            out["lac"] = area
-        else:
-            out["tac"] = area
-        out["cell_id"] = cell
     if len(f) >= 4 and unq(f[3]):
         out["rat"] = n.ACT_RAT.get(_int(f[3], f"{what} AcT"))
+    if len(f) >= 3:
+        # +CREG/+CGREG <lac> is a LAC on GERAN/UTRAN but the TAC when <AcT> is E-UTRAN or NR
+        # (TS 27.007); +CEREG/+C5GREG always give a TAC.
+        is_tac = prefix in ("+CEREG", "+C5GREG") or out.get("rat") in ("lte", "nr5g-nsa", "nr5g-sa")
+        out["tac" if is_tac else "lac"] = n.hex_id(unq(f[1]), 6)
+        out["cell_id"] = n.hex_id(unq(f[2]), 9)
     return n.clean(out)
 
 
