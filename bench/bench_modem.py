@@ -99,7 +99,7 @@ def main() -> int:
         p, path = spawn("qmisim.py")
         try:
             med, mx = timed(lambda: qmi.query_qmi(path), runs=5)
-            print(f"{'qmi (qmicli x11)':<22}{med:>10.1f}{mx:>9.1f}  one qmicli process per request")
+            print(f"{'qmi (qmicli x12)':<22}{med:>10.1f}{mx:>9.1f}  one qmicli process per request")
         finally:
             stop(p)
     else:

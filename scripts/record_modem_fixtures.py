@@ -20,7 +20,7 @@ sys.path.insert(0, str(TESTS))
 MMCLI = {"list": ("-L",), "modem": ("-m", "0"), "signal": ("-m", "0", "--signal-get"),
          "location": ("-m", "0", "--location-get"), "sim": ("-i", "0"), "bearer": ("-b", "0")}
 QMICLI = ("--nas-get-serving-system", "--nas-get-signal-info", "--nas-get-rf-band-info", "--dms-get-ids",
-          "--wds-get-default-settings=3gpp")
+          "--wds-get-default-settings=3gpp", "--nas-get-cell-location-info")
 
 
 def record_mmcli() -> None:
@@ -38,7 +38,8 @@ def record_mmcli() -> None:
             for name, args in MMCLI.items():
                 r = live.mmcli(*args)
                 r.check_returncode()
-                (out / f"{name}.json").write_bytes(r.stdout)
+                # the test port lives in a fresh temp dir: a fixed name keeps the fixtures stable
+                (out / f"{name}.json").write_bytes(r.stdout.replace(tmp.encode(), b"/tmp/uxip-mm"))
                 print(f"wrote {out / name}.json")
         finally:
             live.stop()

@@ -45,6 +45,12 @@ SIGNAL = tlv(0x14, struct.pack("<bbhh", -64, -11, -95, 48))
 # RF band info (NAS 0x0031): LTE (8), band class 122 = E-UTRAN band 3, channel 1300.
 RF_BAND = tlv(0x01, struct.pack("<BBHH", 1, 8, 122, 1300))
 
+# Cell location info (NAS 0x0043), TLV 0x13 intrafrequency LTE info: idle, PLMN (3 BCD bytes),
+# TAC, global cell ID, EARFCN, serving cell ID (the PCI), 4 threshold bytes, one measured cell.
+CELL_LOCATION = tlv(0x13, struct.pack("<B3sHIHHBBBBB", 1, bytes([0x62, 0xF2, 0x10]), 0x2B67, 0x01A2D101, 1300, 386,
+                                      3, 10, 4, 20, 1)
+                    + struct.pack("<Hhhhh", 386, -110, -950, -640, 28))
+
 REPLIES: dict[tuple[int, int], bytes] = {
     (DMS, 0x0021): tlv(0x01, s8("QUALCOMM INCORPORATED")),
     (DMS, 0x0022): tlv(0x01, s8("EM7565")),
@@ -56,6 +62,7 @@ REPLIES: dict[tuple[int, int], bytes] = {
     (NAS, 0x0024): SERVING,
     (NAS, 0x004F): SIGNAL,
     (NAS, 0x0031): RF_BAND,
+    (NAS, 0x0043): CELL_LOCATION,
     # WDS Get Default Settings (3GPP): profile name 0x10, PDP type 0x11 (3 = IPv4v6), APN 0x14.
     (WDS, 0x002C): tlv(0x10, s8("default")) + tlv(0x11, bytes([3])) + tlv(0x14, s8("fast.t-mobile.com")),
 }
@@ -65,7 +72,7 @@ EXPECTED = {
     "imei": IMEI, "imsi": IMSI, "iccid": ICCID, "msisdn": MSISDN, "registration": "roaming", "roaming": True,
     "attached": True, "rat": "lte", "plmn": "26201", "mcc": "262", "mnc": "01", "operator_name": "Telekom.de",
     "lac": 0x1A2B, "cell_id": 0x01A2D101, "tac": 0x2B67, "rssi_dbm": -64, "rsrq_db": -11.0, "rsrp_dbm": -95,
-    "sinr_db": 4.8, "band": "B3", "earfcn": 1300, "apn": "fast.t-mobile.com",
+    "sinr_db": 4.8, "band": "B3", "earfcn": 1300, "apn": "fast.t-mobile.com", "pci": 386,
 }
 
 

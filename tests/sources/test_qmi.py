@@ -39,7 +39,9 @@ def test_recorded_signal_band_ids():
                                                                 "rssi_dbm": -64}
     assert qmi.parse_rf_band(kv("nas-get-rf-band-info")) == {"band": "B3", "earfcn": 1300}
     assert qmi._ids(kv("dms-get-ids")) == {"imei": "356938035643809"}
-    assert qmi.QUERIES[3][1](kv("wds-get-default-settings")) == {"apn": "fast.t-mobile.com"}
+    assert dict(qmi.QUERIES)["--wds-get-default-settings=3gpp"](kv("wds-get-default-settings")) == {
+        "apn": "fast.t-mobile.com"}
+    assert qmi.parse_cell_location(kv("nas-get-cell-location-info")) == {"pci": 386, "earfcn": 1300}
 
 
 def test_three_digit_mnc_and_not_registered():
@@ -56,7 +58,8 @@ def test_three_digit_mnc_and_not_registered():
 
 LABELS = st.sampled_from(["Registration state", "Roaming status", "PS", "Radio interfaces", "[0]", "Current PLMN",
                           "MCC", "MNC", "Description", "3GPP cell ID", "LTE tracking area code", "LTE", "RSRP", "SNR",
-                          "Band Information", "Active Band Class", "Active Channel", "IMEI", "MNC with PCS digit"])
+                          "Band Information", "Active Band Class", "Active Channel", "IMEI", "MNC with PCS digit",
+                          "Intrafrequency LTE Info", "Serving Cell ID", "EUTRA Absolute RF Channel Number"])
 VALUES = st.one_of(st.none(), st.text(max_size=12), st.sampled_from(["registered", "on", "off", "lte", "5gnr",
                                                                       "-95 dBm", "4.8 dB", "eutran-3", "nr5g-band-78",
                                                                       "4294967295", "65535", "-1", "yes"]))
@@ -68,7 +71,8 @@ LINE = st.builds(lambda d, lab, v: "\t" * d + lab + ":" + ("" if v is None else 
 @given(st.lists(st.one_of(LINE, st.text(max_size=60)), max_size=25))
 def test_any_qmicli_text_gives_fields_or_one_source_error(lines):
     text = "\n".join(lines)
-    for parse in (qmi.parse_serving_system, qmi.parse_signal_info, qmi.parse_rf_band, qmi._ids):
+    for parse in (qmi.parse_serving_system, qmi.parse_signal_info, qmi.parse_rf_band, qmi._ids,
+                  qmi.parse_cell_location):
         try:
             out = parse(qmi.parse_qmicli(text))
         except SourceError as e:

@@ -1,7 +1,7 @@
 """The QMI backend: `qmicli` on a cdc-wdm control device, argument lists only, text output parsed.
 
 Why qmicli and not our own QMUX client: libqmi tracks every firmware's quirks and the agent
-stays small; the price is one short-lived process per query (11 per sample). Each run is
+stays small; the price is one short-lived process per query (12 per sample). Each run is
 time-boxed; a device that does not answer the first request ends the query at once. qmicli's
 output is `Label: 'value'` lines nested by tabs; `parse_qmicli` turns them into a flat
 {"Section/Label": value} map, and the field parsers read only labels they know.
@@ -26,6 +26,7 @@ QUERY_BUDGET_S = 12.0
 MAX_OUTPUT_BYTES = 64 * 1024
 MAX_LINES = 512
 _LINE = re.compile(r"(\t*)\s*([^:'\t][^:']{0,80}?):\s*(?:'([^']{0,256})'.*)?$")
+_TITLE = re.compile(r"([A-Za-z0-9][^:']{0,80})$")  # a section title without a colon
 
 Kv = dict[str, str]
 
@@ -46,9 +47,12 @@ def parse_qmicli(text: str) -> Kv:
         if not raw.strip() or raw.startswith("["):  # the `[/dev/cdc-wdm0] Successfully ...` line
             continue
         m = _LINE.match(raw)
-        if m is None:
+        if m is not None:
+            depth, name, value = len(m.group(1)), m.group(2).strip(), m.group(3)
+        elif _TITLE.fullmatch(raw):  # "Intrafrequency LTE Info"
+            depth, name, value = 0, raw.strip(), None
+        else:
             continue
-        depth, name, value = len(m.group(1)), m.group(2).strip(), m.group(3)
         while stack and stack[-1][0] >= depth:
             stack.pop()
         key = "/".join([s for _, s in stack] + [name])
@@ -134,6 +138,15 @@ def parse_rf_band(kv: Kv) -> dict[str, Any]:
     return n.clean(out)
 
 
+def parse_cell_location(kv: Kv) -> dict[str, Any]:
+    """--nas-get-cell-location-info: the LTE serving cell's PCI ("Serving Cell ID") and EARFCN."""
+    sec = "Intrafrequency LTE Info"
+    return n.clean({
+        "pci": n.int_in(kv.get(f"{sec}/Serving Cell ID"), 0, 503),
+        "earfcn": n.int_in(kv.get(f"{sec}/EUTRA Absolute RF Channel Number"), 0, 262143),
+    })
+
+
 def _one(label: str, name: str, check: Callable[[str | None], Any]) -> Callable[[Kv], dict[str, Any]]:
     """One labelled value, at top level or under a title line ("Default settings retrieved:")."""
     def parse(kv: Kv) -> dict[str, Any]:
@@ -162,6 +175,7 @@ QUERIES: tuple[tuple[str, Callable[[Kv], dict[str, Any]]], ...] = (
     ("--nas-get-serving-system", parse_serving_system),
     ("--nas-get-signal-info", parse_signal_info),
     ("--nas-get-rf-band-info", parse_rf_band),
+    ("--nas-get-cell-location-info", parse_cell_location),
     ("--wds-get-default-settings=3gpp", _one("APN", "apn", n.text)),
     ("--dms-get-manufacturer", _one("Manufacturer", "manufacturer", n.text)),
     ("--dms-get-model", _one("Model", "model", n.text)),
