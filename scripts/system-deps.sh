@@ -17,6 +17,9 @@ wpasupplicant:wpa_supplicant
 iw:iw
 cpio:cpio
 kmod:modprobe
+dbus:dbus-daemon
+modemmanager:ModemManager
+libqmi-utils:qmicli
 "
 missing=""
 installed() { # package, command: dpkg's word where there is dpkg, else the command's presence

@@ -50,6 +50,12 @@ def _session(ctx: Context) -> Collector:
     return SessionCollector(ctx)
 
 
+def _cellular(ctx: Context) -> Collector:
+    from .cellular import CellularCollector
+
+    return CellularCollector(ctx)
+
+
 COLLECTORS: dict[str, Callable[[Context], Collector]] = {
     "system": _system,
     "links": _links,
@@ -58,6 +64,7 @@ COLLECTORS: dict[str, Callable[[Context], Collector]] = {
     "device": _device,
     "power": _power,
     "session": _session,
+    "cellular": _cellular,
 }
 
 __all__ = ["COLLECTORS", "Collector", "Context"]
