@@ -244,6 +244,44 @@ def test_wwan_tun_modem_drop(netns, tmp_path):
         holder.stop()
 
 
+def test_modem_detach_is_an_outage_of_a_cellular_wan_only(netns, tmp_path):
+    """The cellular collector's `attached: false` (last sample) takes a wwan WAN down with cause
+    modem_detached, even though the kernel still shows the link up; on an Ethernet WAN it is ignored."""
+    if not os.path.exists("/dev/net/tun"):
+        pytest.skip("needs /dev/net/tun (the tun driver) for a WWAN stand-in")
+    ns = netns
+    ns.sh("ip", "tuntap", "add", "wwan0", "mode", "tun")
+    holder = TunHolder(ns)
+    ns.sh("ip", "addr", "add", "10.64.0.2/30", "dev", "wwan0")
+    ns.sh("ip", "link", "set", "wwan0", "up")
+    ns.sh("ip", "route", "add", "default", "dev", "wwan0")
+    w = WanInNs(ns, make_config(tmp_path))
+    try:
+        w.wait(_up)
+        sw = Stopwatch()
+        w.ctx.extras["last_snapshot"] = {"cellular": {"attached": False, "rsrp_dbm": -120}}
+        st = w.collect()
+        assert st["up"] is False and st["last_disconnect"]["cause"] == "modem_detached"
+        sw.lap()
+        time.sleep(1.0)
+        sw.lap()
+        w.ctx.extras["last_snapshot"] = {"cellular": {"attached": True}}
+        assert w.collect()["up"] is True
+        sw.lap()
+        ev = _one_outage(w, "modem_detached", sw)
+        assert ev["snapshot"]["cellular"] == {"attached": False, "rsrp_dbm": -120}
+    finally:
+        w.close()
+        holder.stop()
+
+
+def test_modem_detach_does_not_touch_an_ethernet_wan(wan):
+    _a, _b, w = wan
+    w.wait(_up)
+    w.ctx.extras["last_snapshot"] = {"cellular": {"attached": False}}
+    assert w.collect()["up"] is True and w.state()["disconnects_total"] == 0
+
+
 def test_ipv6_default_route_when_there_is_no_ipv4_one(netns, tmp_path):
     ns = netns
     ns.sh("ip", "link", "add", "e0", "type", "veth", "peer", "name", "e1")

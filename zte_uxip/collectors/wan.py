@@ -18,7 +18,7 @@ from ..config import StateConfig, WanConfig
 from ..sources import procfs, rtnl
 from ..statefile import read_json, write_json
 from .base import Context
-from .disconnects import Counts, Outage, WanTracker
+from .disconnects import Counts, Outage, WanTracker, wan_kind
 from .linkwatch import LinkWatcher
 from .throughput import RateMeter
 from .usage import UsageMeter
@@ -115,7 +115,23 @@ class WanCollector:
         for event in events:
             self._ctx.emit(event)
 
+    def _follow_modem(self) -> None:
+        """A modem that lost its packet-data attach is an outage of a cellular WAN only. The
+        cellular section comes from the previous sample (at most one sample interval late)."""
+        snap = self._ctx.extras.get("last_snapshot")
+        cell = snap.get("cellular") if isinstance(snap, dict) else None
+        attached = cell.get("attached") if isinstance(cell, dict) else None
+        with self._lock:
+            index = self.tracker.wan_index()
+            link = self.tracker.links.get(index) if index is not None else None
+            cellular_wan = self.tracker.wan is not None and \
+                wan_kind(self.tracker.wan, link.kind if link else None) == "cellular"
+            detached = cellular_wan and attached is False
+            if detached != self.tracker.modem_is_detached:
+                self.tracker.modem_detached(detached)
+
     def collect(self) -> dict[str, Any] | None:
+        self._follow_modem()
         self._flush_events()
         with self._lock:
             out = self.tracker.state()
