@@ -41,3 +41,8 @@ bench: venv system-deps
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo
+
+# Re-record tests/fixtures/nl80211-hwsim from the real kernel (boots the hwsim VM, ~20 s warm).
+.PHONY: wifi-fixtures
+wifi-fixtures: venv system-deps
+	$(BIN)/python tests/vm/record_fixtures.py

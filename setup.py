@@ -26,6 +26,7 @@ setup(
             "psutil>=5.9",
             "trustme>=1.1",
             "cryptography>=42",
+            "dbus-fast>=2.0",  # tests/fakepolkit.py: PolicyKit stand-in for ModemManager on a test bus
         ],
     },
     entry_points={

@@ -95,6 +95,7 @@ report_s = {report_s}
 dir = "{DEMO / 'spool'}"
 [state]
 dir = "{DEMO / 'run'}"
+flash_dir = "{DEMO / 'flash'}"
 [modem]
 backend = "{modem}"
 [privacy]

@@ -5,17 +5,33 @@
 set -eu
 PKGS="
 iproute2:ip
+procps:sysctl
 mosquitto:mosquitto
 mosquitto-clients:mosquitto_pub
 openssl:openssl
 socat:socat
+qemu-system-x86:qemu-system-x86_64
+busybox-static:busybox
+hostapd:hostapd
+wpasupplicant:wpa_supplicant
+iw:iw
+cpio:cpio
+kmod:modprobe
+dbus:dbus-daemon
+modemmanager:ModemManager
+libqmi-utils:qmicli
 "
 missing=""
+installed() { # package, command: dpkg's word where there is dpkg, else the command's presence
+  if command -v dpkg-query >/dev/null 2>&1; then
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+  else
+    command -v "$2" >/dev/null 2>&1 || [ -x "/usr/sbin/$2" ]
+  fi
+}
 for entry in $PKGS; do
   pkg=${entry%%:*}; cmd=${entry#*:}
-  if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ]; then
-    missing="$missing $pkg"
-  fi
+  installed "$pkg" "$cmd" || missing="$missing $pkg"
 done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -53,6 +53,7 @@ max_bytes = {max_bytes}
 persist_after_s = {persist_after_s}
 [state]
 dir = "{self.state_dir}"
+flash_dir = "{dir / 'flash'}"
 [modem]
 backend = "none"
 [privacy]

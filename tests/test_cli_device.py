@@ -25,6 +25,7 @@ toggle_file = "{tmp_path / 'etc' / 'enabled'}"
 dir = "{tmp_path / 'spool'}"
 [state]
 dir = "{tmp_path / 'run'}"
+flash_dir = "{tmp_path / 'flash'}"
 [privacy]
 secret_file = "{tmp_path / 'secret'}"
 """)

@@ -32,7 +32,7 @@ def run(config_path: str, modem: str | None = None, wan_up: Callable[[], bool] =
     ssl_ctx = tls_context(cfg.broker.ca_file, cfg.broker.cert_file, cfg.broker.key_file)
     spool = Spool(cfg.state.dir, cfg.spool.dir, cfg.spool.max_bytes)
     spool.reserve_if_needed()
-    ctx = Context(config=cfg, modem_spec=modem or cfg.modem.backend, links_exclude=cfg.links.exclude)
+    ctx = Context(config=cfg, modem_spec=modem or cfg.modem.backend, links_exclude=cfg.links.exclude, persist=True)
     session = session_tracker(ctx)  # shared by the transport (writes) and the session collector (reads)
     publisher = Publisher(
         host=cfg.broker.host, port=cfg.broker.port, ssl_context=ssl_ctx, device_id=device_id, spool=spool,

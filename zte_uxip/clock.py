@@ -19,3 +19,8 @@ def monotonic_s() -> float:
 def wall_ts() -> int:
     """Unix seconds, a label only: never used to measure an interval."""
     return int(time.time())
+
+
+def wall_ts_float() -> float:
+    """Unix seconds with a fraction: labels and calendar boundaries (billing cycle, local day)."""
+    return time.time()

@@ -84,6 +84,7 @@ class SpoolConfig:
 @dataclass(frozen=True)
 class StateConfig:
     dir: str = "/tmp/zte_uxip"  # RAM (tmpfs)
+    flash_dir: str = "/etc/zte_uxip"  # durable: boot marker, cycle usage; written on shutdown and daily
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,58 @@ class PrivacyConfig:
 
 
 @dataclass(frozen=True)
+class WifiConfig:
+    short_range_dbm: int = -75  # clients' median signal below this for a report interval: an event
+    uci_file: str = "/etc/config/wireless"
+    hostapd_conf: tuple[str, ...] = ("/var/run/hostapd-*.conf", "/etc/hostapd/hostapd.conf")
+    kmsg_file: str = "/dev/kmsg"  # firmware restarts; "" to not read the kernel log
+
+    def _check(self, where: str) -> None:
+        if not -100 <= self.short_range_dbm <= 0:
+            raise ConfigError(f"{where}.short_range_dbm: must be -100..0")
+        for name, paths in (("uci_file", (self.uci_file,)), ("hostapd_conf", self.hostapd_conf),
+                            ("kmsg_file", (self.kmsg_file,) if self.kmsg_file else ())):
+            for path in paths:
+                if not path.startswith("/") or "\0" in path or "/../" in path + "/":
+                    raise ConfigError(f"{where}.{name}: {path!r} must be an absolute path without '..'")
+
+
+@dataclass(frozen=True)
+class WanConfig:
+    iface: str = ""  # empty: the default route's interface
+    cycle_start_day: int = 1  # billing cycle starts at local midnight on this day of the month
+    limit_bytes: int = 0  # data_limit_exceeded once usage in a cycle passes this; 0 = no limit
+
+    def _check(self, where: str) -> None:
+        if not 1 <= self.cycle_start_day <= 28:
+            raise ConfigError(f"{where}.cycle_start_day: must be 1..28")
+        if self.limit_bytes < 0:
+            raise ConfigError(f"{where}.limit_bytes: must be >= 0")
+        if len(self.iface) > 15 or "/" in self.iface:
+            raise ConfigError(f"{where}.iface: not an interface name")
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    """Overrides for device facts the firmware files get wrong, and the version floor."""
+
+    manufacturer: str = ""
+    model: str = ""
+    hw_type: str = ""
+    sw_version: str = ""
+    min_sw_version: str = ""  # version_too_low when sw_version is below it
+
+
+@dataclass(frozen=True)
+class PowerConfig:
+    long_charging_s: int = 86400  # on external power at 100 % longer than this: long_charging
+
+    def _check(self, where: str) -> None:
+        if self.long_charging_s < 60:
+            raise ConfigError(f"{where}.long_charging_s: must be >= 60")
+
+
+@dataclass(frozen=True)
 class Config:
     broker: BrokerConfig
     device_id: str | None = None
@@ -118,6 +171,10 @@ class Config:
     modem: ModemConfig = field(default_factory=ModemConfig)
     links: LinksConfig = field(default_factory=LinksConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    wifi: WifiConfig = field(default_factory=WifiConfig)
+    wan: WanConfig = field(default_factory=WanConfig)
+    device: DeviceConfig = field(default_factory=DeviceConfig)
+    power: PowerConfig = field(default_factory=PowerConfig)
 
     def _check(self, where: str) -> None:
         if self.device_id is not None:

@@ -19,6 +19,7 @@ class Sampler:
         self.collectors = list(collectors)
         self.events: list[dict[str, Any]] = []
         ctx.emit = self.events.append
+        self.ctx = ctx
         self._failed: set[str] = set()
 
     @classmethod
@@ -44,6 +45,7 @@ class Sampler:
             value = self._guard(c, c.collect)
             if value is not None:
                 snap[c.section] = value
+        self.ctx.extras["last_snapshot"] = snap  # the field data a wan_down event carries
         return snap
 
     def drain_events(self) -> list[dict[str, Any]]:

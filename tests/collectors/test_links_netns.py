@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from conftest import zte_uxip
 
@@ -20,8 +21,23 @@ def _links(ns) -> dict:
     return {li["name"]: li for li in json.loads(r.stdout)["links"]}
 
 
+def _quiet(*namespaces) -> None:
+    """No IPv6 autoconfiguration chatter between the sample and the sysfs read."""
+    for ns in namespaces:
+        ns.sh("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+
+
+def _wait_sysfs(ns, iface: str, attr: str, value: str, timeout: float = 3.0) -> None:
+    """Carrier-down notices can lag ~1 s behind the peer's change (TESTBED.md)."""
+    deadline = time.monotonic() + timeout
+    while ns.sh("cat", f"/sys/class/net/{iface}/{attr}").strip() != value:
+        assert time.monotonic() < deadline, f"{iface} {attr} never became {value}"
+        time.sleep(0.05)
+
+
 def test_links_report_every_interface_with_kernel_counters(netns_pair):
     a, b = netns_pair
+    _quiet(a, b)
     a.python(SEND_UDP.format(n=200))
     links = _links(a)
     assert set(links) == {"lo", "a0"}
@@ -38,6 +54,7 @@ def test_down_up_counts_carrier_changes_and_shows_oper(netns_pair):
     a, b = netns_pair
     before = _links(a)["a0"]["carrier_changes_total"]
     b.sh("ip", "link", "set", "b0", "down")  # the peer drops: our carrier goes
+    _wait_sysfs(a, "a0", "operstate", "down")
     down = _links(a)["a0"]
     assert down["oper"] in ("down", "lowerlayerdown") and down["admin_up"] is True
     b.sh("ip", "link", "set", "b0", "up")

@@ -20,16 +20,51 @@ def _links(ctx: Context) -> Collector:
     return LinksCollector(ctx)
 
 
+def _wifi(ctx: Context) -> Collector:
+    from .wifi import WifiCollector
+
+    return WifiCollector(ctx)
+
+
+def _wan(ctx: Context) -> Collector:
+    from .wan import WanCollector
+
+    return WanCollector(ctx)
+
+
+def _device(ctx: Context) -> Collector:
+    from .device import DeviceCollector
+
+    return DeviceCollector(ctx)
+
+
+def _power(ctx: Context) -> Collector:
+    from .power import PowerCollector
+
+    return PowerCollector(ctx)
+
+
 def _session(ctx: Context) -> Collector:
     from .session import SessionCollector
 
     return SessionCollector(ctx)
 
 
+def _cellular(ctx: Context) -> Collector:
+    from .cellular import CellularCollector
+
+    return CellularCollector(ctx)
+
+
 COLLECTORS: dict[str, Callable[[Context], Collector]] = {
     "system": _system,
     "links": _links,
+    "wifi": _wifi,
+    "wan": _wan,
+    "device": _device,
+    "power": _power,
     "session": _session,
+    "cellular": _cellular,
 }
 
 __all__ = ["COLLECTORS", "Collector", "Context"]

@@ -25,6 +25,9 @@ class Context:
     emit: EventSink = _drop_event  # events go to the batch's events[]
     links_exclude: tuple[str, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)
+    # The agent sets this: keep state on disk (RAM state dir, and flash on shutdown/daily).
+    # `sample` leaves it False and only reads what the agent left there.
+    persist: bool = False
 
 
 class Collector(Protocol):

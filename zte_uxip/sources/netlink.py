@@ -56,16 +56,21 @@ def iter_messages(buf: bytes) -> Iterator[tuple[int, int, int, bytes]]:
         off += align4(length)
 
 
-def parse_attrs(buf: bytes, offset: int = 0) -> dict[int, bytes]:
-    """Attributes (type -> payload) from ``offset``; later duplicates win, as in the kernel."""
+def parse_attrs(buf: bytes, offset: int = 0, wanted: frozenset[int] | None = None) -> dict[int, bytes]:
+    """Attributes (type -> payload) from ``offset``; later duplicates win, as in the kernel.
+
+    ``wanted`` keeps only those types (every length is still checked): a link message carries
+    ~50 attributes and the link watcher needs a handful, which halves its CPU per event."""
     attrs: dict[int, bytes] = {}
-    off = offset
-    while off + _NLATTR.size <= len(buf):
-        length, atype = _NLATTR.unpack_from(buf, off)
-        if length < _NLATTR.size or off + length > len(buf):
+    off, end, unpack = offset, len(buf), _NLATTR.unpack_from
+    while off + 4 <= end:
+        length, atype = unpack(buf, off)
+        if length < 4 or off + length > end:
             raise SourceError(f"netlink: bad attribute length {length} at offset {off}")
-        attrs[atype & NLA_TYPE_MASK] = buf[off + _NLATTR.size : off + length]
-        off += align4(length)
+        atype &= NLA_TYPE_MASK
+        if wanted is None or atype in wanted:
+            attrs[atype] = buf[off + 4 : off + length]
+        off += (length + 3) & ~3
     return attrs
 
 
@@ -147,8 +152,8 @@ class NetlinkSocket:
                     if code == 0:
                         return replies  # the ACK
                     err = -(code or 0)
-                    raise SourceError(f"netlink: {os.strerror(err) if err else 'malformed error'}"
-                                      f" ({errno.errorcode.get(err, err)})")
+                    raise NetlinkError(err, f"netlink: {os.strerror(err) if err else 'malformed error'}"
+                                            f" ({errno.errorcode.get(err, err)})")
                 if rtype in (NLMSG_NOOP, NLMSG_OVERRUN):
                     continue
                 replies.append((rtype, body))
@@ -163,3 +168,12 @@ class NetlinkSocket:
         except TimeoutError:
             return []
         return [(t, body) for t, _f, _s, body in iter_messages(buf) if t not in (NLMSG_NOOP, NLMSG_DONE)]
+
+
+class NetlinkError(SourceError):
+    """The kernel answered a request with an error; ``errno`` lets callers tell "not supported
+    here" (EOPNOTSUPP, ENOENT) from a real failure."""
+
+    def __init__(self, errno_: int, message: str) -> None:
+        super().__init__(message)
+        self.errno = errno_

@@ -54,3 +54,11 @@ def loadavg(root: str = "") -> tuple[float, int]:
     except (IndexError, ValueError):
         raise SourceError("procfs: /proc/loadavg is malformed") from None
     return load1, procs
+
+
+def boot_id(root: str = "") -> str:
+    """The kernel's random id of this boot: a change means the device restarted."""
+    value = _read(root, "sys/kernel/random/boot_id").strip()
+    if len(value) != 36 or value.count("-") != 4 or not all(c in "0123456789abcdef-" for c in value):
+        raise SourceError("procfs: /proc/sys/kernel/random/boot_id is not a UUID")
+    return value

@@ -1,0 +1,49 @@
+"""Small JSON state files: written whole to a temporary name, synced, then renamed, so a power
+cut leaves the old file or the new one, never half of one. Callers choose the directory: the
+RAM state dir for anything written often, the flash dir only on shutdown or once a day."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+log = logging.getLogger(__name__)
+MAX_STATE_BYTES = 64 * 1024
+
+
+def read_json(path: str) -> dict[str, Any] | None:
+    """The file's object, or None if missing; a corrupt or foreign file is logged and ignored."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_STATE_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        log.warning("state %s: %s", path, e.strerror)
+        return None
+    try:
+        if len(data) > MAX_STATE_BYTES:
+            raise ValueError("too large")
+        obj = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        log.warning("state %s: ignored, not valid JSON (%s)", path, str(e).splitlines()[0][:80])
+        return None
+    if not isinstance(obj, dict):
+        log.warning("state %s: ignored, not a JSON object", path)
+        return None
+    return obj
+
+
+def write_json(path: str, obj: dict[str, Any]) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = f"{path}.tmp"
+    data = json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
