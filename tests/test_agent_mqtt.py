@@ -302,3 +302,42 @@ def test_export_and_purge_reach_the_running_agents_ram(tmp_path, broker, proxy, 
     assert data["pending_snapshots"] is not None
     assert json.loads(rig.cli("purge").stdout)["purged_records"] >= 2
     assert json.loads(rig.cli("status").stdout)["spool"]["records"] <= 1
+
+
+@pytest.fixture
+def modem():
+    """The simulated AT modem (tests/modemsim.py) on a pty; its SPEC for [modem] backend."""
+    import sys
+    from pathlib import Path
+
+    sim = Path(__file__).parent / "modemsim.py"
+    p = subprocess.Popen([sys.executable, str(sim), "--dialect", "zte"], stdout=subprocess.PIPE)
+    try:
+        yield f"at:{p.stdout.readline().decode().strip()}"
+    finally:
+        p.kill()
+        p.wait(5)
+
+
+def test_location_withdrawn_alone_stops_location_fields_at_once(tmp_path, broker, sub, proxy, modem, rigs):
+    rig = make_rig(rigs, tmp_path, _Via(broker, proxy), sample_s=1, report_s=2,
+                   enabled="enabled=1\nlocation=1\npolicy_version=v1\n")
+    rig.config.write_text(rig.config.read_text().replace('backend = "none"', f'backend = "{modem}"'))
+    rig.start()
+    assert sub.wait(lambda: any("cell_id" in (m["snapshots"] or [{}])[0].get("cellular", {})
+                                for m in sub.telemetry()), 30), rig.log_text()
+    proxy.down()
+    time.sleep(5)  # batches with cell IDs wait in the spool
+    held = json.loads(rig.cli("status").stdout)["spool"]["records"]
+    assert held >= 2
+    n = len(sub.telemetry())
+    rig.set_toggle("enabled=1\nlocation=0\npolicy_version=v1\n")
+    assert rig.wait_log("location withdrawn", 2)
+    proxy.up()
+    assert sub.wait(lambda: len(sub.telemetry()) >= n + held + 1, 30), rig.log_text()
+    after = sub.telemetry()[n:]
+    for m in after:  # the spooled ones too: nothing with a location leaves after the withdrawal
+        assert m["consent"]["location"] is False
+        cell = m["snapshots"][0].get("cellular", {}) if m["snapshots"] else {}
+        assert "cell_id" not in cell and "tac" not in cell and "lac" not in cell, cell
+        assert cell.get("plmn")  # the rest of the cellular section still flows
