@@ -300,6 +300,7 @@ def test_export_and_purge_reach_the_running_agents_ram(tmp_path, broker, proxy, 
     assert data["device_id"] == "dev-1" and len(data["records"]) >= 2
     assert all(r["batch"]["device_id"] == "dev-1" for r in data["records"])
     assert data["pending_snapshots"] is not None
+    assert any(p.endswith("wan.json") for p in data["state_files"]), data["state_files"].keys()
     assert json.loads(rig.cli("purge").stdout)["purged_records"] >= 2
     assert json.loads(rig.cli("status").stdout)["spool"]["records"] <= 1
 

@@ -50,7 +50,7 @@ def test_export_and_purge_flash_records_without_agent(tmp_path):
     for _ in range(2):
         seq = sp.next_seq()
         sp.add(Record(seq, build_batch(device_id="dev-7", seq=seq, enabled=True, location=True, policy_version=None,
-                                       snapshots=[{"ts": 5, "uptime_s": 9}], events=[], dropped_total=0, ts=5)))
+                                       snapshots=[{"ts": 5, "uptime_s": 9}], events=[], dropped_total=0)))
     sp.shutdown()
     out = tmp_path / "copy.json"
     assert zte_uxip("export", "--config", str(cfg), "--out", str(out)).returncode == 0

@@ -52,7 +52,7 @@ def add(spool, n, pad_events=0):
         events = [{"type": "test", "reason": "x" * 200} for _ in range(pad_events)]
         spool.add(Record(seq, build_batch(device_id="dev-9", seq=seq, enabled=True, location=True,
                                           policy_version=None, snapshots=[{"ts": 1}], events=events,
-                                          dropped_total=0, ts=1)))
+                                          dropped_total=0)))
 
 
 @needs_broker

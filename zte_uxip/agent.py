@@ -45,6 +45,7 @@ def run(config_path: str, modem: str | None = None, wan_up: Callable[[], bool] =
         device_id=device_id, sample_s=cfg.intervals.sample_s, report_s=cfg.intervals.report_s,
         persist_after_s=cfg.spool.persist_after_s, state_dir=cfg.state.dir, spool=spool, watcher=watcher,
         publisher=publisher, make_sampler=lambda: Sampler.from_table(ctx), key=key, session=session,
+        state_dirs=(cfg.state.flash_dir,),
     )
     control = ControlServer(cfg.state.dir, sched.control)
     sched.attach_control(control.fileno(), control.handle)

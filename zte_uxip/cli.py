@@ -127,7 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _offline_view(cfg: Any, export: bool) -> dict[str, Any]:
     """What the files hold when no agent is running (its RAM records died with it)."""
     from . import consent
-    from .scheduler import export_records
+    from .scheduler import export_records, export_state_files
     from .spool import Spool
 
     spool = Spool(cfg.state.dir, cfg.spool.dir, cfg.spool.max_bytes)
@@ -142,6 +142,7 @@ def _offline_view(cfg: Any, export: bool) -> dict[str, Any]:
     }
     if export:
         out["records"] = export_records(spool)
+        out["state_files"] = export_state_files([cfg.state.dir, cfg.state.flash_dir])
     return out
 
 

@@ -2,7 +2,8 @@
 
 The agent samples every ``sample_s`` but sends one summarised snapshot per ``report_s``: the
 last sample, with what a single sample cannot show folded in (mean CPU over the report, peak
-link rates between samples, min/mean/max signal). That keeps a day at the default cadence near
+link rates between samples, min/mean/max signal). The batch carries no ``ts`` of its own: the
+snapshot's and each event's are the ones that matter. That keeps a day at the default cadence near
 the 600 KB wire budget; per-sample batches would cost ~6x more.
 """
 
@@ -67,7 +68,7 @@ class Report:
         return out
 
     def _link_rates(self, out: Json) -> None:
-        """rx/tx_bps over the report and their peaks between consecutive samples (bits/s)."""
+        """Peak rx/tx rates between consecutive samples in the report (bits/s)."""
         links = out.get("links")
         if not isinstance(links, list) or len(self.samples) < 2:
             return
@@ -86,16 +87,15 @@ class Report:
                 if t1 > t0 and rx1 >= rx0 and tx1 >= tx0:  # a counter reset gives no rate
                     peaks_rx.append(int(8 * (rx1 - rx0) / (t1 - t0)))
                     peaks_tx.append(int(8 * (tx1 - tx0) / (t1 - t0)))
-            (t0, rx0, tx0), (t1, rx1, tx1) = pts[0], pts[-1]
-            if peaks_rx and t1 > t0 and rx1 >= rx0 and tx1 >= tx0:
-                link.setdefault("rx_bps", int(8 * (rx1 - rx0) / (t1 - t0)))
-                link.setdefault("tx_bps", int(8 * (tx1 - tx0) / (t1 - t0)))
+            # Only the peaks: the mean rate over a report follows from the *_total counters of
+            # consecutive batches, so sending it would cost ~8 B per link per report for nothing.
+            if peaks_rx:
                 link.setdefault("rx_bps_peak", max(peaks_rx))
                 link.setdefault("tx_bps_peak", max(peaks_tx))
 
 
 def build_batch(*, device_id: str, seq: int, enabled: bool, location: bool, policy_version: str | None,
-                snapshots: list[Json], events: list[Json], dropped_total: int, ts: int) -> bytes:
+                snapshots: list[Json], events: list[Json], dropped_total: int) -> bytes:
     """The batch as DESIGN.md names it, encoded."""
     batch: Json = {
         "device_id": device_id,
@@ -104,7 +104,6 @@ def build_batch(*, device_id: str, seq: int, enabled: bool, location: bool, poli
         "snapshots": snapshots,
         "events": events,
         "dropped_total": dropped_total,
-        "ts": ts,
     }
     return codec.encode_batch(batch)
 

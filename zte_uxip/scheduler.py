@@ -54,6 +54,7 @@ class Scheduler:
         make_sampler: Callable[[], Sampler],
         key: bytes | None,
         session: Any = None,
+        state_dirs: tuple[str, ...] = (),
     ) -> None:
         self.device_id = device_id
         self.sample_s, self.report_s, self.persist_after_s = sample_s, report_s, persist_after_s
@@ -62,6 +63,7 @@ class Scheduler:
         self._make_sampler = make_sampler
         self._key = key
         self._session = session
+        self.state_dirs = [state_dir, *state_dirs]
         self._control_fd: int | None = None
         self._on_control: Callable[[], None] = lambda: None
         self.consent = ConsentState(enabled=False, location=False)
@@ -239,7 +241,7 @@ class Scheduler:
             payload = build_batch(
                 device_id=self.device_id, seq=seq, enabled=True, location=self.consent.location,
                 policy_version=self.consent.policy_version, snapshots=[snap] if snap else [], events=events,
-                dropped_total=self.spool.dropped_total, ts=clock.wall_ts())
+                dropped_total=self.spool.dropped_total)
         except EncodeError as e:
             log.warning("report %d not encodable, skipped: %s", seq, e)
             return
@@ -267,7 +269,28 @@ class Scheduler:
         if verb == "export":
             out["records"] = export_records(self.spool)
             out["pending_snapshots"] = [_json_safe(s) for _t, s in self.report.samples]
+            out["state_files"] = export_state_files(self.state_dirs)
         return out
+
+
+def export_state_files(dirs: list[str]) -> dict[str, Any]:
+    """The other state the collectors keep (WAN counts, usage), for the owner's copy."""
+    import json
+
+    out: dict[str, Any] = {}
+    for d in dirs:
+        try:
+            names = sorted(n for n in os.listdir(d) if n.endswith(".json"))
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(d, name)
+            try:
+                with open(path, "rb") as fh:
+                    out[path] = json.loads(fh.read(1024 * 1024))
+            except (OSError, ValueError) as e:
+                out[path] = {"error": str(e)}
+    return out
 
 
 def export_records(spool: Spool) -> list[dict[str, Any]]:
