@@ -248,7 +248,8 @@ def test_tls_failure_means_no_connect(tmp_path, rigs, case):
                       "expired_server": ("certificate has expired",)}[case]
             assert any(e in problems[0] for e in expect), problems[0]
         blog = b.log_text()
-        assert "New connection from 127.0.0.1" in blog  # the TCP/TLS attempt reached the broker...
+        # the TCP/TLS attempt reached the broker (it logs one or the other, depending on timing)...
+        assert "New connection from 127.0.0.1" in blog or "Client connection from 127.0.0.1 failed" in blog, blog
         assert "New client connected" not in blog and "dev-1" not in blog, blog  # ...CONNECT never did
     finally:
         b.stop()
