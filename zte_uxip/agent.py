@@ -11,6 +11,7 @@ from collections.abc import Callable
 from . import config as config_mod
 from . import identity, privacy
 from .collectors import Context
+from .collectors.base import WAN_UP_KEY
 from .collectors.session import session_tracker
 from .consent import ConsentWatcher
 from .control import ControlServer
@@ -22,9 +23,7 @@ from .spool import Spool
 log = logging.getLogger("zte_uxip.agent")
 
 
-def run(config_path: str, modem: str | None = None, wan_up: Callable[[], bool] = lambda: True) -> int:
-    """``wan_up``: a live WAN check (the link watcher's); until one is wired, the latest
-    snapshot's ``wan.up`` gates sending, at sample granularity."""
+def run(config_path: str, modem: str | None = None) -> int:
     cfg = config_mod.load(config_path)
     os.makedirs(cfg.state.dir, mode=0o700, exist_ok=True)
     key = privacy.load_or_create_secret(cfg.privacy.secret_file, create=True)
@@ -34,6 +33,13 @@ def run(config_path: str, modem: str | None = None, wan_up: Callable[[], bool] =
     spool.reserve_if_needed()
     ctx = Context(config=cfg, modem_spec=modem or cfg.modem.backend, links_exclude=cfg.links.exclude, persist=True)
     session = session_tracker(ctx)  # shared by the transport (writes) and the session collector (reads)
+
+    def wan_up() -> bool:
+        """The WAN collector's live check while it runs (it lives in the sampler, which exists
+        only while opted in); the latest snapshot's wan.up gates sending as well."""
+        check: Callable[[], bool] | None = ctx.extras.get(WAN_UP_KEY)
+        return check() if check is not None else True
+
     publisher = Publisher(
         host=cfg.broker.host, port=cfg.broker.port, ssl_context=ssl_ctx, device_id=device_id, spool=spool,
         keepalive_s=cfg.broker.keepalive_s, reconnect_max_s=cfg.broker.reconnect_max_s,

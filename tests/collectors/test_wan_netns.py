@@ -354,3 +354,20 @@ def test_event_overrun_is_recovered_by_a_fresh_dump(wan, tmp_path):
     assert st["last_disconnect"]["ongoing"] is True and st["last_disconnect"]["cause"] == "route_lost"
     _restore_route(a)
     w.wait(_up)
+
+
+def test_live_wan_check_for_the_transport_follows_the_kernel(wan):
+    """The transport gates sending on ctx.extras["wan_up"], the watcher's state, not a sample old."""
+    a, _b, w = wan
+    w.wait(_up)
+    check = w.ctx.extras["wan_up"]
+    assert check() is True
+    a.sh("ip", "link", "set", "a0", "down")
+    w.wait(_down)
+    assert check() is False  # no collect() in between: live
+    a.sh("ip", "link", "set", "a0", "up")
+    _restore_route(a)
+    w.wait(_up)
+    assert check() is True
+    w.close()
+    assert "wan_up" not in w.ctx.extras

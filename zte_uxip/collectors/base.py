@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from ..config import Config
 
+WAN_UP_KEY = "wan_up"  # Context.extras: the WAN collector's live check, for the transport's gate
 EventSink = Callable[[dict[str, Any]], None]
 
 

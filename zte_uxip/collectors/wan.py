@@ -17,7 +17,7 @@ from .. import clock
 from ..config import StateConfig, WanConfig
 from ..sources import procfs, rtnl
 from ..statefile import read_json, write_json
-from .base import Context
+from .base import WAN_UP_KEY, Context
 from .disconnects import Counts, Outage, WanTracker, wan_kind
 from .linkwatch import LinkWatcher
 from .throughput import RateMeter
@@ -98,6 +98,13 @@ class WanCollector:
         self.watcher = LinkWatcher(self.tracker, events=events, source=rtnl.RtnlSource(), lock=self._lock)
         self.watcher.start()
         self._last_flash = clock.monotonic_s()
+        ctx.extras[WAN_UP_KEY] = self.is_up  # the transport's live gate (agent.py)
+
+    def is_up(self) -> bool:
+        """Whether the WAN is usable right now, from the watcher's state (not a sample old).
+        True while no WAN is known yet: then only the connection attempt itself can tell."""
+        with self._lock:
+            return self.tracker.wan is None or self.tracker.usable
 
     def _field_data(self) -> dict[str, Any] | None:
         """The other collectors' latest values (the sampler keeps its last snapshot in extras)."""
@@ -175,6 +182,8 @@ class WanCollector:
             log.warning("wan: usage %s: %s", self._flash_path, e.strerror)
 
     def close(self) -> None:
+        if self._ctx.extras.get(WAN_UP_KEY) == self.is_up:
+            del self._ctx.extras[WAN_UP_KEY]
         self.watcher.close()
         self._flush_events()
         self._source.close()
