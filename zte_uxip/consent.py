@@ -217,6 +217,7 @@ class ConsentWatcher:
 def write_toggle(path: str, enabled: bool) -> ConsentState:
     """Write the toggle file as the WebUI does: a temp file, fsync, rename. ``location`` and
     ``policy_version`` lines of a key=value file are kept; a bare word becomes ``1``/``0``."""
+    from .atomicfile import write_atomic
     from .errors import ConsentError
 
     keep: list[str] = []
@@ -231,16 +232,9 @@ def write_toggle(path: str, enabled: bool) -> ConsentState:
             if sep and key.strip().lower() in ("location", "policy_version"):
                 keep.append(f"{key.strip().lower()}={value.strip()}")
     body = "\n".join([f"enabled={1 if enabled else 0}", *keep]) + "\n" if keep else ("1\n" if enabled else "0\n")
-    tmp = f"{path}.tmp"
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            os.write(fd, body.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        write_atomic(path, body.encode(), mode=0o644)
     except OSError as e:
         raise ConsentError(f"consent.toggle_file {path}: {e.strerror}") from None
     return read_toggle(path)

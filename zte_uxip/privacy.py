@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from .atomicfile import write_atomic
 from .wire.schema import PSEUDONYM_BYTES, SNAPSHOT, Field, Kind, Privacy
 
 log = logging.getLogger(__name__)
@@ -60,14 +61,7 @@ def load_or_create_secret(path: str, create: bool) -> bytes | None:
         return None
     key = secrets.token_bytes(SECRET_BYTES)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, key)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_atomic(path, key, mode=0o600)
     return key
 
 

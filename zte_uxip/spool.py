@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from .atomicfile import write_atomic as _write_atomic
 from .errors import SpoolError
 
 log = logging.getLogger(__name__)
@@ -83,34 +84,6 @@ def unpack_record(data: bytes) -> Record:
 def _state_text(seq: int, dropped_total: int) -> bytes:
     """Two integers as text: json would cost the agent ~0.3 MB RSS for this alone."""
     return f"seq={seq}\ndropped_total={dropped_total}\n".encode()
-
-
-def _write_atomic(path: str, data: bytes, mode: int = 0o600, sync: bool = True) -> None:
-    """Write-then-rename (and fsync file and directory when ``sync``): all or nothing."""
-    tmp = f"{path}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        if sync:
-            os.fsync(fd)
-    except OSError:
-        os.close(fd)
-        _unlink_quiet(tmp)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-    if sync:
-        _fsync_dir(os.path.dirname(path) or ".")
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _unlink_quiet(path: str) -> None:

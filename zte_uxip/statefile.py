@@ -9,6 +9,8 @@ import logging
 import os
 from typing import Any
 
+from .atomicfile import write_atomic
+
 log = logging.getLogger(__name__)
 MAX_STATE_BYTES = 64 * 1024
 
@@ -38,12 +40,4 @@ def read_json(path: str) -> dict[str, Any] | None:
 
 def write_json(path: str, obj: dict[str, Any]) -> None:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.tmp"
-    data = json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(obj, separators=(",", ":"), sort_keys=True).encode(), mode=0o600)
