@@ -43,7 +43,8 @@ mount -t devtmpfs dev /newroot/dev
 mkdir -p /newroot/dev/pts
 mount -t devpts devpts /newroot/dev/pts
 mount -t tmpfs tmpfs /newroot/run
-mount -t tmpfs tmpfs /newroot/tmp
+# /tmp stays the overlay's (writable, in /rw): a tmpfs there would hide a checkout under /tmp,
+# which is where CI's clean clone may live.
 echo /sbin/modprobe-chroot > /proc/sys/kernel/modprobe
 chroot /newroot /bin/sh @GUEST@ /mnt/vmout @KROOT@ > /newroot/mnt/vmout/guest.log 2>&1
 echo "rc=$?" > /newroot/mnt/vmout/guest.rc
