@@ -15,6 +15,15 @@ if TYPE_CHECKING:
     import argparse
 
 DEFAULT_CONFIG = "/etc/zte_uxip/config.toml"
+# What OpenWrt's procd script generates from UCI (/etc/config/zte_uxip) at each start.
+UCI_CONFIG = "/var/etc/zte_uxip.toml"
+
+
+def default_config() -> str:
+    """The plain TOML if the vendor installed one, else the one generated from UCI."""
+    if not os.path.exists(DEFAULT_CONFIG) and os.path.exists(UCI_CONFIG):
+        return UCI_CONFIG
+    return DEFAULT_CONFIG
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 
@@ -230,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
                            ("export", cmd_export, "the owner's JSON copy of everything held on the device"),
                            ("purge", cmd_purge, "delete every record held on the device")):
         c = sub.add_parser(name, help=text)
-        c.add_argument("--config", default=DEFAULT_CONFIG, help=f"TOML config (default {DEFAULT_CONFIG})")
+        c.add_argument("--config", default=default_config(),
+                       help=f"TOML config (default {DEFAULT_CONFIG}, else OpenWrt's generated {UCI_CONFIG})")
         if name == "export":
             c.add_argument("--out", help="write to FILE (0600) instead of stdout")
         c.set_defaults(func=fn)
