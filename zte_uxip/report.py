@@ -108,39 +108,29 @@ def build_batch(*, device_id: str, seq: int, enabled: bool, location: bool, poli
     return codec.encode_batch(batch)
 
 
-def strip_location_json(fields: tuple[Field, ...], obj: Any) -> None:
-    """Remove every location-class field from a JSON-named snapshot, in place."""
+def _strip_location(fields: tuple[Field, ...], obj: Any, wire: bool) -> None:
+    """Remove every location-class field, in place, from a JSON-named (``wire=False``) or an
+    integer-keyed (``wire=True``) map: one walk for both views."""
     if not isinstance(obj, dict):
         return
-    by_name = {f.name: f for f in fields}
-    for name in list(obj):
-        f = by_name.get(name)
+    key_type = int if wire else str
+    index = {(f.key if wire else f.name): f for f in fields}
+    for key in list(obj):
+        f = index.get(key) if type(key) is key_type else None
         if f is None:
             continue
         if f.privacy is Privacy.LOCATION:
-            del obj[name]
+            del obj[key]
         elif f.kind is Kind.MAP:
-            strip_location_json(f.children, obj[name])
-        elif f.kind is Kind.LIST and isinstance(obj[name], list):
-            for item in obj[name]:
-                strip_location_json(f.children, item)
+            _strip_location(f.children, obj[key], wire)
+        elif f.kind is Kind.LIST and isinstance(obj[key], list):
+            for item in obj[key]:
+                _strip_location(f.children, item, wire)
 
 
-def _strip_wire(fields: tuple[Field, ...], m: Any) -> None:
-    if not isinstance(m, dict):
-        return
-    by_key = {f.key: f for f in fields}
-    for key in list(m):
-        f = by_key.get(key) if type(key) is int else None
-        if f is None:
-            continue
-        if f.privacy is Privacy.LOCATION:
-            del m[key]
-        elif f.kind is Kind.MAP:
-            _strip_wire(f.children, m[key])
-        elif f.kind is Kind.LIST and isinstance(m[key], list):
-            for item in m[key]:
-                _strip_wire(f.children, item)
+def strip_location_json(fields: tuple[Field, ...], obj: Any) -> None:
+    """Remove every location-class field from a JSON-named snapshot, in place."""
+    _strip_location(fields, obj, wire=False)
 
 
 def strip_location_payload(data: bytes) -> bytes:
@@ -150,7 +140,7 @@ def strip_location_payload(data: bytes) -> bytes:
     removed from the first snapshot is removed from every diff too).
     """
     m = codec.loads_limited(data)
-    _strip_wire(BATCH, m)
+    _strip_location(BATCH, m, wire=True)
     consent_f = next(f for f in BATCH if f.name == "consent")
     consent = m.get(consent_f.key)
     if isinstance(consent, dict):

@@ -13,7 +13,6 @@ import functools
 import logging
 import os
 import select
-import stat
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -21,6 +20,7 @@ from typing import Any, Protocol
 from ..errors import SourceError
 from . import at_parse as p
 from . import cellnorm as n
+from .devnode import check_char_device
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +91,7 @@ class SerialPort:
     refused while another program holds a UUCP lock file for it."""
 
     def __init__(self, device: str, baud: int | None = None) -> None:
-        try:
-            st = os.stat(device)
-        except OSError as e:
-            raise SourceError(f"at:{device}: {e.strerror}") from None
-        if not stat.S_ISCHR(st.st_mode):
-            raise SourceError(f"at:{device}: not a character device")
+        check_char_device("at", device)
         holder = uucp_lock_holder(device)
         if holder is not None:
             raise SourceError(f"at:{device}: port busy (locked by process {holder})")

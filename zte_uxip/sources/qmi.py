@@ -9,10 +9,8 @@ output is `Label: 'value'` lines nested by tabs; `parse_qmicli` turns them into 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import stat
 import subprocess
 import time
 from collections.abc import Callable
@@ -20,6 +18,7 @@ from typing import Any
 
 from ..errors import SourceError
 from . import cellnorm as n
+from .devnode import check_char_device
 
 QMICLI_TIMEOUT_S = 4.0
 QUERY_BUDGET_S = 12.0
@@ -194,12 +193,7 @@ class _Silent(SourceError):
 def _check_device(device: str) -> None:
     if not device.startswith("/dev/"):
         raise SourceError(f"qmi:{device}: not a /dev path")
-    try:
-        st = os.stat(device)
-    except OSError as e:
-        raise SourceError(f"qmi:{device}: {e.strerror}") from None
-    if not stat.S_ISCHR(st.st_mode):
-        raise SourceError(f"qmi:{device}: not a character device")
+    check_char_device("qmi", device)
 
 
 def qmicli(device: str, action: str, timeout_s: float = QMICLI_TIMEOUT_S) -> Kv:
