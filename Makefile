@@ -25,8 +25,10 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+# The whole suite on SQLite, then the server's tests again on a PostgreSQL 15 cluster they start.
 pytest: venv system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+	ZTE_UXIP_TEST_STORE=postgresql $(BIN)/pytest tests/server $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
@@ -43,6 +45,11 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo
 
 # Re-record tests/fixtures/nl80211-hwsim from the real kernel (boots the hwsim VM, ~20 s warm).
+# After a model change: write the migration (the tests fail while one is missing).
+.PHONY: migrations
+migrations: venv
+	$(BIN)/python scripts/makemigrations.py
+
 .PHONY: wifi-fixtures
 wifi-fixtures: venv system-deps
 	$(BIN)/python tests/vm/record_fixtures.py

@@ -8,6 +8,7 @@ setup(
     description="Router UX diagnostics agent: kernel/modem metrics -> CBOR -> mTLS MQTT 5, opt-in only",
     python_requires=">=3.11",
     packages=find_packages(include=["zte_uxip", "zte_uxip.*"]),
+    package_data={"zte_uxip.server.console": ["templates/*/*.html", "templates/*.html", "static/*/*"]},
     install_requires=[
         "paho-mqtt>=2.0,<3",
         "cbor2>=6.1.4",
@@ -15,9 +16,22 @@ setup(
         "pyserial>=3.5",
     ],
     extras_require={
-        "server": ["psycopg[binary]>=3.1"],
+        "server": [
+            "django>=5.1,<6",
+            "psycopg[binary]>=3.1",
+            "gunicorn>=22",
+            "django-axes>=7",
+            "django-csp>=4",
+            "paho-mqtt>=2.0,<3",
+            "cbor2>=6.1.4",
+            "PyNaCl>=1.5",
+        ],
         "test": [
+            "zte_uxip[server]",
             "pytest>=8",
+            "pytest-django>=4.8",
+            "selenium>=4.20",
+            "pycose>=1.1",
             "hypothesis>=6.100",
             "ruff>=0.6",
             "mypy>=1.10",

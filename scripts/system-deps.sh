@@ -20,6 +20,10 @@ kmod:modprobe
 dbus:dbus-daemon
 modemmanager:ModemManager
 libqmi-utils:qmicli
+postgresql:pg_ctlcluster
+chromium:chromium
+chromium-driver:chromedriver
+iputils-ping:ping
 "
 missing=""
 installed() { # package, command: dpkg's word where there is dpkg, else the command's presence

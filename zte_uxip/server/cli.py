@@ -1,30 +1,30 @@
-"""`zte-uxip-server`: the operator's side. For now: the schema (CDDL) and decoding; ingest,
-store, retention, export, erase and the support console grow here."""
+"""`zte-uxip-server`: the operator's side (DESIGN.md "Server").
+
+One command, many verbs. Each verb lives in its own module with ``add_parser(sub)`` and
+``run(args) -> int``, listed once in ``VERBS``; a module is imported only when its verb runs,
+so `decode` does not pay for Django. Verbs that touch the store call
+``common.store_setup(args)``: the TOML is read, Django configured from it and the schema created or
+upgraded, so a fresh SQLite file just works. Errors are one line on stderr and exit 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 
 from ..wire import codec, schema
 from ..wire.cddl import generate
-from . import watch
+from .conf import ServerConfigError
+
+# verb -> module under zte_uxip.server that defines add_parser(sub) and run(args)
+VERBS: dict[str, str] = {
+    "watch": "watch",
+}
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="zte-uxip-server", description="zte_uxip management-server tools")
-    sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("cddl", help="print the wire schema as CDDL (RFC 8610)")
-    d = sub.add_parser("decode", help="decode a CBOR message (file or -) to JSON")
-    d.add_argument("file", nargs="?", default="-")
-    watch.add_parser(sub)
-    args = p.parse_args(argv)
-    if args.command == "watch":
-        return watch.run(args)
-    if args.command == "cddl":
-        sys.stdout.write(generate())
-        return 0
+def _decode(args: argparse.Namespace) -> int:
     try:
         if args.file == "-":
             data = sys.stdin.buffer.read(schema.MAX_MESSAGE_BYTES + 1)
@@ -39,6 +39,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"zte-uxip-server: decode: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="zte-uxip-server", description="zte_uxip management-server tools")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("cddl", help="print the wire schema as CDDL (RFC 8610)")
+    d = sub.add_parser("decode", help="decode a CBOR message (file or -) to JSON")
+    d.add_argument("file", nargs="?", default="-")
+    argv = sys.argv[1:] if argv is None else argv
+    wanted = next((a for a in argv if not a.startswith("-")), None)
+    modules = {}
+    for verb, mod in VERBS.items():
+        # Only the verb being run (or all of them, for --help) is imported.
+        if wanted in (None, verb) or wanted not in VERBS:
+            modules[verb] = importlib.import_module(f"{__package__}.{mod}")
+            modules[verb].add_parser(sub)
+        else:
+            sub.add_parser(verb)
+    args = p.parse_args(argv)
+    if args.command == "cddl":
+        sys.stdout.write(generate())
+        return 0
+    if args.command == "decode":
+        return _decode(args)
+    try:
+        rc: int = modules[args.command].run(args)
+        return rc
+    except ServerConfigError as e:
+        print(f"zte-uxip-server: {args.command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,4 @@
+"""Console routes (DESIGN.md "Server"): /login/, /devices/, /devices/{id}/, /audit/."""
+
+
+urlpatterns: list[object] = []
