@@ -39,3 +39,29 @@ def test_database_urls():
     got = (pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"], pg["NAME"])
     assert got == ("u", "p@ss", "db.example", "5433", "uxip")
     assert conf.database("postgresql://u@/uxip?host=/run/postgresql")["HOST"] == "/run/postgresql"
+
+
+def test_erase_leaves_only_tombstone_and_audit(db):
+    from zte_uxip.server.commands.models import Command
+    from zte_uxip.server.store.erase import erase_device
+    from zte_uxip.server.store.models import AuditEntry, Batch, Device, Event, Sample, Tombstone
+
+    d = Device.objects.create(device_id="dev1", region="eu", first_seen_ts=1, last_seen_ts=2)
+    b = Batch.objects.create(device=d, seq=1, received_ts=2, sampled_ts=1, region="eu", cbor=b"\xa0")
+    Sample.objects.create(device=d, batch=b, ts=1, rsrp_dbm=-100)
+    Event.objects.create(device=d, batch=b, kind="wan_down", ts=1, cause="carrier_lost")
+    Command.objects.create(command_id="00" * 16, device_id="dev1", verb="snapshot")
+    other = Device.objects.create(device_id="dev2", region="eu", first_seen_ts=1, last_seen_ts=2)
+    Batch.objects.create(device=other, seq=1, received_ts=2, sampled_ts=1, region="eu", cbor=b"\xa0")
+
+    counts = erase_device("dev1", username="system", withdrawn_ts=5, policy_version="2")
+
+    assert counts == {"samples": 1, "events": 1, "batches": 1, "commands": 1, "devices": 1}
+    assert not Device.objects.filter(device_id="dev1").exists()
+    assert not Batch.objects.filter(device__device_id="dev1").exists()
+    assert not Command.objects.filter(device_id="dev1").exists()
+    assert Batch.objects.filter(device=other).count() == 1
+    t = Tombstone.objects.get(device_id="dev1")
+    assert (t.withdrawn_ts, t.policy_version, t.region) == (5, "2", "eu")
+    a = AuditEntry.objects.get(device_id="dev1")
+    assert a.action == "withdrawn" and "1 batches" in a.detail
