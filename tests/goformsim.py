@@ -44,8 +44,14 @@ def _up_sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest().upper()
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return None  # a client that hangs up mid-answer (the agent's budget) is normal here
+
+
 class GoformSim:
-    def __init__(self, profile: str, *, password: str = "", hostile: str | None = None, busy: bool = False,
+    def __init__(self, profile: str, *, password: str = "", hostile: str | None = None,
+                 hostile_post: str | None = None, busy: bool = False,
                  require_referer: bool = True, tries_left: int = MAX_LOGIN_COUNT) -> None:
         fx = load(profile)
         self.profile = profile
@@ -53,6 +59,7 @@ class GoformSim:
         self.answer: dict[str, str] = fx["answer"]
         self.password = password
         self.hostile = hostile
+        self.hostile_post = hostile_post  # for POSTs only (the login), after normal GETs
         self.busy = busy
         self.require_referer = require_referer
         self.tries_left = tries_left
@@ -149,8 +156,8 @@ class GoformSim:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def _hostile(self, body: str) -> bool:
-                mode = sim.hostile
+            def _hostile(self, body: str, post: bool = False) -> bool:
+                mode = (sim.hostile_post if post else None) or sim.hostile
                 if mode is None:
                     return False
                 if mode == "html":
@@ -164,7 +171,7 @@ class GoformSim:
                 elif mode == "list":
                     self._send(200, b'["network_type","LTE"]')
                 elif mode == "deep":
-                    self._send(200, b"[" * 60000 + b"]" * 60000)
+                    self._send(200, b"[" * 30000 + b"]" * 30000)
                 elif mode == "huge":
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
@@ -182,7 +189,7 @@ class GoformSim:
                 elif mode == "trickle":
                     payload = json.dumps({k: sim.answer.get(k, "") for k in ("network_type", "lte_rsrp")}).encode()
                     try:
-                        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n")
                         for b in payload * 100:
                             if sim._stop.wait(0.2):
                                 break
@@ -227,7 +234,7 @@ class GoformSim:
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(min(n, 65536)).decode("utf-8", "replace")
                 sim.log.append(("POST", self.path, dict(self.headers), body))
-                if self._hostile(body):
+                if self._hostile(body, post=True):
                     return
                 form = urllib.parse.parse_qs(body)
                 if self.path != "/goform/goform_set_cmd_process" or form.get("goformId") != ["LOGIN"]:
@@ -237,7 +244,7 @@ class GoformSim:
                 sim.login_results.append(result["result"])
                 self._send(200, json.dumps(result).encode(), cookie=token)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()

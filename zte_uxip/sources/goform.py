@@ -173,6 +173,11 @@ class _Http:
                 raise SourceError(f"goform: {what}: no complete answer within the sample's {QUERY_BUDGET_S:g} s")
             chunk = resp.read1(16384) if resp.length != 0 else b""
             if not chunk:
+                if self._aborted:
+                    raise SourceError(f"goform: {what}: no complete answer within the sample's "
+                                      f"{QUERY_BUDGET_S:g} s")
+                if resp.length:  # fewer bytes than Content-Length announced
+                    raise SourceError(f"goform: {what}: answer cut short")
                 resp.read()  # marks the response complete, so the connection can carry the next request
                 return b"".join(chunks)
             total += len(chunk)
@@ -290,9 +295,8 @@ class GoformSource:
         if result in ("1", "3"):
             self._refused = fingerprint
             self._pause(REFUSED_PAUSE_S, "the WebUI refused the password")
-            log.warning("%s: the WebUI refused the password in modem.password_file; not sending it again "
-                        "(its lockout counter is left alone)", where)
-            raise SourceError(f"{where}: login refused: wrong password in modem.password_file")
+            raise SourceError(f"{where}: login refused: wrong password in modem.password_file (not sent "
+                              "again until the file changes: the WebUI locks after a few wrong tries)")
         if result == "2":
             self._pause(BUSY_PAUSE_S, "another user is logged in to the WebUI")
             raise SourceError(f"{where}: another user is logged in to the WebUI; not logging in for "
