@@ -101,6 +101,16 @@ def test_pause_after_refusal_bounds_attempts_with_changing_wrong_passwords(pwfil
         assert logins(sim) == 1  # REFUSED_PAUSE_S holds the next try back
 
 
+def test_a_login_that_shows_nothing_more_is_not_repeated_every_sample(pwfile):
+    with GoformSim("mf79-pocket", password=PASSWORD) as sim:
+        sim.answer = {k: v for k, v in sim.answer.items() if k in sim.meta["public"]}  # no SIM: no signal
+        sim.fields = lambda names, cookie, f=sim.fields: {**f(names, cookie), "loginfo": ""}  # no loginfo
+        src = goform.GoformSource(sim.url, pwfile)
+        for _ in range(5):
+            assert src.query()["rat"] == "lte"
+        assert logins(sim) == 1
+
+
 def test_no_login_with_few_tries_left(pwfile):
     with GoformSim("mc888-nsa", password=PASSWORD, tries_left=2) as sim:
         src = goform.GoformSource(sim.url, pwfile)

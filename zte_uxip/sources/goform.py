@@ -234,6 +234,8 @@ class GoformSource:
                 try:
                     self._login(http_, answer)
                     answer = http_.get_fields(gp.QUERY_FIELDS, "status after login")
+                    if gp.wants_login(answer):  # logged in, yet still blank: no signal, or no `loginfo`
+                        self._pause(BUSY_PAUSE_S, "the WebUI showed no signal after a successful login")
                 except SourceError as e:
                     if not gp.has_data(answer):
                         raise
