@@ -303,8 +303,9 @@ class GoformSource:
             self._pause(BUSY_PAUSE_S, "another user is logged in to the WebUI")
             raise SourceError(f"{where}: another user is logged in to the WebUI; not logging in for "
                               f"{BUSY_PAUSE_S:.0f} s")
-        raise SourceError(f"{where}: login failed (result {result[:8]!r})" if result
-                          else f"{where}: login failed (no result in the answer)")
+        # Only a short number is quoted back: an answer's text could be anything, the login included.
+        raise SourceError(f"{where}: login failed (result {result})" if result.isdigit() and len(result) <= 3
+                          else f"{where}: login failed (no known result in the answer)")
 
     def _generation(self, http_: _Http) -> tuple[str, str]:
         """Which password encoding this firmware wants, and its one-time salt (LD) if any."""
