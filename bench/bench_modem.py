@@ -43,13 +43,13 @@ def timed(fn, runs: int = RUNS) -> tuple[float, float]:
     return statistics.median(times) * 1000, max(times) * 1000
 
 
-def sample_cost(spec: str) -> tuple[float, int]:
+def sample_cost(spec: str, *extra: str) -> tuple[float, int]:
     """Wall time and peak RSS (KiB) of one `sample --once` process (its own rusage)."""
     # A child forked from this (large) process starts with this process's RSS as its peak, so
     # a minimal launcher (python -I -S, ~6 MiB) forks and execs it and reports its rusage.
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-I", "-S", "-c", LAUNCHER, str(BIN / "zte-uxip"), "sample", "--once",
-                        "--modem", spec], capture_output=True, text=True, timeout=60, check=True)
+                        "--modem", spec, *extra], capture_output=True, text=True, timeout=60, check=True)
     wall = time.perf_counter() - t0
     rc, maxrss = r.stdout.split()
     assert rc == "0", r.stderr
@@ -75,6 +75,7 @@ def main() -> int:
     from zte_uxip.sources import at, qmi
 
     print(f"{'backend':<22}{'median ms':>10}{'max ms':>9}  notes")
+    at_ms: dict[str, float] = {}
     for dialect in sorted(DIALECTS):
         p, path = spawn("modemsim.py", "--dialect", dialect)
         try:
@@ -84,6 +85,7 @@ def main() -> int:
                 fields.append(len(at.query_at(path)))
 
             med, mx = timed(run)
+            at_ms[dialect] = med
             sent = _count_commands(lambda path=path: at.query_at(path))
             print(f"{'at:' + dialect:<22}{med:>10.1f}{mx:>9.1f}  {sent} AT commands, {fields[-1]} fields")
         finally:
@@ -105,6 +107,7 @@ def main() -> int:
     else:
         print("qmi: skipped (no qmicli)")
     _bench_mm()
+    _bench_goform(at_ms["zte-lte"])
     p, path = spawn("modemsim.py", "--dialect", "quectel")
     try:
         wall_none, rss_none = sample_cost("none")
@@ -116,6 +119,46 @@ def main() -> int:
         stop(p)
     print(f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
     return 0
+
+
+def _bench_goform(at_zte_ms: float) -> None:
+    """The WebUI data service (tests/goformsim.py in its own process, loopback HTTP), against
+    one AT query of the ZTE LTE dialect measured in the same run."""
+    import tempfile
+
+    from goformsim import PROFILES
+
+    from zte_uxip.sources.goform import GoformSource
+
+    with tempfile.TemporaryDirectory() as tmp:
+        pw = Path(tmp) / "pw"
+        pw.write_text("bench-password\n")
+        pw.chmod(0o600)
+        for profile in PROFILES:
+            p, url = spawn("goformsim.py", profile, "--password", "bench-password")
+            try:
+                src = GoformSource(url, str(pw))
+                src.query()
+                med, mx = timed(src.query)  # logged in: one GET per sample
+                lmed, lmx = timed(lambda url=url: GoformSource(url, str(pw)).query(), runs=5)
+                print(f"{'goform:' + profile:<22}{med:>10.1f}{mx:>9.1f}  {src.last_requests} request, "
+                      f"{med / at_zte_ms:.2f}x one at:zte-lte query; with login {lmed:.1f} ms "
+                      f"({src.generation})")
+            finally:
+                stop(p)
+        p, url = spawn("goformsim.py", "mc888-nsa", "--password", "bench-password")
+        try:
+            for name in ("ca.pem", "c.pem", "c.key"):
+                (Path(tmp) / name).write_text("x")
+            cfg = Path(tmp) / "c.toml"
+            cfg.write_text(f'[broker]\nhost = "h"\nca_file = "{tmp}/ca.pem"\ncert_file = "{tmp}/c.pem"\n'
+                           f'key_file = "{tmp}/c.key"\n[privacy]\nsecret_file = "{tmp}/secret"\n'
+                           f'[modem]\npassword_file = "{pw}"\n')
+            wall, rss = sample_cost(f"goform:{url}", "--config", str(cfg))
+            print(f"sample --once --modem goform: : {wall * 1000:.0f} ms wall, peak RSS {rss / 1024:.1f} MiB "
+                  "(login included)")
+        finally:
+            stop(p)
 
 
 def _bench_mm() -> None:

@@ -45,7 +45,7 @@ uxip_uci_to_toml() {
 	uxip_table intervals sample_s:int report_s:int
 	uxip_table spool dir:str max_bytes:int persist_after_s:int
 	uxip_table state dir:str
-	uxip_table modem backend:str
+	uxip_table modem backend:str password_file:str
 	uxip_table links exclude:list
 	uxip_table privacy secret_file:str
 	uxip_table wifi short_range_dbm:int uci_file:str hostapd_conf:list kmsg_file:str

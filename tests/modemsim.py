@@ -18,6 +18,7 @@ import socket
 import sys
 import threading
 import tty
+from pathlib import Path
 
 IMEI = "356938035643809"
 IMSI = "310260123456789"
@@ -150,6 +151,36 @@ DIALECTS: dict[str, dict[str, object]] = {
     },
 }
 
+SILENT = "!silent"
+TRANSCRIPTS = Path(__file__).resolve().parent / "fixtures" / "at"
+FINAL_ERRORS = ("ERROR", "+CME ERROR", "COMMAND NOT SUPPORT")
+
+
+def load_transcript(path: Path) -> dict[str, object]:
+    """A recorded dialect (tests/fixtures/at/*.txt, format in its README) as a DIALECTS entry."""
+    replies: dict[str, object] = {}
+    current: list[str] | None = None
+    for raw in path.read_text().splitlines():
+        line = raw.split("  #", 1)[0].rstrip()
+        if not line or line.lstrip().startswith("#"):
+            continue
+        if line.startswith("> "):
+            current = []
+            replies[line[2:].strip()] = current
+            continue
+        if current is None:
+            raise ValueError(f"{path.name}: reply line before any '> COMMAND'")
+        current.append(line.strip())
+    for cmd, lines in list(replies.items()):
+        assert isinstance(lines, list)
+        if cmd != "urcs" and len(lines) == 1 and (lines[0] == SILENT or lines[0].startswith(FINAL_ERRORS)):
+            replies[cmd] = lines[0]
+    return replies
+
+
+for _t in sorted(TRANSCRIPTS.glob("*.txt")):
+    DIALECTS[_t.stem] = load_transcript(_t)
+
 _BASE = {"backend": "at", "imei": IMEI, "imsi": IMSI, "iccid": ICCID, "msisdn": MSISDN, "attached": True}
 EXPECTED: dict[str, dict[str, object]] = {
     "standard": {**_BASE, "manufacturer": "Telit", "model": "LE910C4-EU", "firmware": "25.21.660",
@@ -176,6 +207,21 @@ EXPECTED: dict[str, dict[str, object]] = {
                "registration": "home", "roaming": False, "tac": 2000, "cell_id": 0x01A2B3C4, "band": "B20",
                "earfcn": 6300, "rssi_dbm": -72, "rsrp_dbm": -103, "rsrq_db": -12.4, "sinr_db": 6.2,
                "apn": "orange.fr"},
+    # The transcripts in tests/fixtures/at: cell id and TAC from +ZCELLINFO/+ZCAINFO (decimal)
+    # agree with +CEREG's (hex); +ZRSSI is told LTE or 3G by its values.
+    "zte-lte": {**_BASE, "manufacturer": "ZTE CORPORATION", "model": "MF286D", "firmware": "BD_MF286DV1.0.0B04",
+                "operator_name": "Orange PL", "plmn": "26003", "mcc": "260", "mnc": "03", "rat": "lte",
+                "registration": "home", "roaming": False, "tac": 0x2F1A, "cell_id": 0x1B2C3D4, "pci": 291,
+                "band": "B3", "earfcn": 1300, "ca_bands": "B3+B32+B7", "rssi_dbm": -66, "rsrp_dbm": -97,
+                "rsrq_db": -11.5, "sinr_db": 9.4, "apn": "internet"},
+    "zte-umts": {**_BASE, "manufacturer": "ZTE CORPORATION", "model": "MF286D", "firmware": "BD_MF286DV1.0.0B04",
+                 "operator_name": "Orange PL", "plmn": "26003", "mcc": "260", "mnc": "03", "rat": "umts",
+                 "registration": "home", "roaming": False, "lac": 0xA3F1, "cell_id": 0xB1C2D3E,
+                 "rssi_dbm": -79, "apn": "internet"},
+    "zte-5g": {**_BASE, "manufacturer": "ZTE CORPORATION", "model": "MC801A", "firmware": "BD_MC801AV1.0.0B10",
+               "operator_name": "3 AT", "plmn": "23205", "mcc": "232", "mnc": "05", "rat": "nr5g-nsa",
+               "registration": "home", "roaming": False, "tac": 0x4D2, "cell_id": 0x21A3B05,
+               "rssi_dbm": -61, "rsrq_db": -9.0, "rsrp_dbm": -91, "apn": "web"},
 }
 # The Huawei SIM answers +CCID with ERROR: its ICCID comes through +CRSM (nibble-swapped).
 
@@ -235,6 +281,8 @@ class ModemSim:
                 return bytes(out) + b"\r\n+CSQ: 2"
             return bytes(out) + bytes(self.rng.randrange(256) for _ in range(200)) + b"\r\n"
         ans = self.replies.get(key)
+        if ans == SILENT:
+            return bytes(out)  # the command goes unanswered
         nl = b"\r\n\r\n" if self.noise and self.rng.random() < 0.3 else b"\r\n"
         if self.urcs and self.rng.random() < 0.4:
             out += b"\r\n" + self._urc() + b"\r\n"

@@ -116,12 +116,20 @@ def test_missing_file(tmp_path):
     ("auto", ("auto", None, None)), ("none", ("none", None, None)), ("mm", ("mm", None, None)),
     ("mm:2", ("mm", "2", None)), ("at:/dev/ttyUSB2", ("at", "/dev/ttyUSB2", None)),
     ("at:/dev/ttyUSB2@115200", ("at", "/dev/ttyUSB2", 115200)), ("qmi:/dev/cdc-wdm0", ("qmi", "/dev/cdc-wdm0", None)),
+    ("goform:http://192.168.0.1", ("goform", "http://192.168.0.1", None)),
+    ("goform:http://192.168.0.1/", ("goform", "http://192.168.0.1", None)),
+    ("goform:http://Router.LAN:8080", ("goform", "http://router.lan:8080", None)),
+    ("goform:http://[fe80::1]", ("goform", "http://[fe80::1]", None)),
 ])
 def test_modem_specs(spec, parsed):
     assert config.parse_modem_spec(spec) == parsed
 
 
-@pytest.mark.parametrize("spec", ["", "at:", "at:/dev/x@fast", "mm:x", "qmi:", "serial:/dev/ttyUSB0", "at:/etc/passwd"])
+@pytest.mark.parametrize("spec", ["", "at:", "at:/dev/x@fast", "mm:x", "qmi:", "serial:/dev/ttyUSB0", "at:/etc/passwd",
+                                  "goform:", "goform:192.168.0.1", "goform:https://192.168.0.1",
+                                  "goform:http://admin:pw@192.168.0.1", "goform:http://h/goform/x",
+                                  "goform:http://h?cmd=x", "goform:http://h:0", "goform:http://h:70000",
+                                  "goform:http://-h", "goform:http://h;rm", "goform:http://h\nX: y"])
 def test_bad_modem_specs(spec):
     with pytest.raises(ValueError, match="not a modem SPEC"):
         config.parse_modem_spec(spec)

@@ -225,12 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--once", action="store_true", help="take one snapshot and exit")
     s.add_argument("--config", help="TOML config (optional)")
     s.add_argument("--format", choices=("json", "cbor"), default="json")
-    s.add_argument("--modem", help="auto | none | at:/dev/ttyX[@baud] | mm | mm:N | qmi:/dev/cdc-wdmN")
+    s.add_argument("--modem", help="auto | none | at:/dev/ttyX[@baud] | mm | mm:N | qmi:/dev/cdc-wdmN | "
+                                   "goform:http://HOST (a WebUI login reads [modem] password_file: give --config)")
     s.set_defaults(func=cmd_sample)
 
     r = sub.add_parser("run", help="the agent (foreground)")
     r.add_argument("--config", required=True, help="TOML config")
-    r.add_argument("--modem", help="override [modem] backend: auto | none | at:/dev/ttyX[@baud] | mm | qmi:...")
+    r.add_argument("--modem", help="override [modem] backend: auto | none | at:/dev/ttyX[@baud] | mm | qmi:... | "
+                                   "goform:http://HOST")
     r.set_defaults(func=cmd_run)
 
     for name, fn, text in (("status", cmd_status, "consent, connection and spool of this device"),

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import stat
 import tomllib
 import types
 import typing
@@ -20,7 +22,27 @@ from typing import Any
 from .errors import ConfigError
 
 PLAINTEXT_PORTS = {1883, 80}
-MODEM_SPEC_HELP = "auto, none, at:/dev/ttyX[@baud], mm, mm:N, qmi:/dev/cdc-wdmN"
+MODEM_SPEC_HELP = "auto, none, at:/dev/ttyX[@baud], mm, mm:N, qmi:/dev/cdc-wdmN, goform:http://HOST[:PORT]"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_GOFORM_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]{{2,45}}\]")
+
+
+def check_private_file(path: str, where: str) -> None:
+    """A secret the agent reads (a password): an absolute path to a regular file that neither
+    group nor others may read or write (0600 or stricter), as OpenSSH insists for its keys."""
+    if not path.startswith("/") or "\0" in path:
+        raise ConfigError(f"{where}: {path!r} must be an absolute path")
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise ConfigError(f"{where}: {path}: {e.strerror or 'cannot stat'}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"{where}: {path} is not a regular file")
+    if st.st_mode & 0o077:
+        raise ConfigError(f"{where}: {path} is accessible by group or others "
+                          f"(mode {stat.S_IMODE(st.st_mode):04o}); chmod 600 it")
+    if not os.access(path, os.R_OK):
+        raise ConfigError(f"{where}: {path} is not readable")
 
 
 @dataclass(frozen=True)
@@ -90,12 +112,16 @@ class StateConfig:
 @dataclass(frozen=True)
 class ModemConfig:
     backend: str = "auto"
+    # goform: the WebUI password, one line; 0600 (refused if group or others may read it)
+    password_file: str = ""
 
     def _check(self, where: str) -> None:
         try:
             parse_modem_spec(self.backend)
         except ValueError as e:
             raise ConfigError(f"{where}.backend: {e}") from None
+        if self.password_file:
+            check_private_file(self.password_file, f"{where}.password_file")
 
 
 @dataclass(frozen=True)
@@ -201,7 +227,28 @@ def parse_modem_spec(spec: str) -> tuple[str, str | None, int | None]:
             return "at", dev, int(baud)
     if sep and kind == "qmi" and rest.startswith("/dev/") and "@" not in rest:
         return "qmi", rest, None
+    if sep and kind == "goform":
+        base = goform_base_url(rest)
+        if base is not None:
+            return "goform", base, None
     raise ValueError(f"{spec!r} is not a modem SPEC ({MODEM_SPEC_HELP})")
+
+
+def goform_base_url(url: str) -> str | None:
+    """`http://HOST[:PORT][/]` -> `http://host[:port]`, else None. Plain http only (the WebUI's
+    data service on the LAN); no user info, path, query or fragment, so nothing else can ride
+    along in the SPEC."""
+    if not url.startswith("http://"):
+        return None
+    hostport = url[7:].rstrip("/")
+    host, colon, port = hostport.rpartition(":") if not hostport.endswith("]") else (hostport, "", "")
+    if not colon:
+        host, port = hostport, ""
+    if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+        return None
+    if len(host) > 253 or not _GOFORM_HOST.fullmatch(host):
+        return None
+    return f"http://{host.lower()}" + (f":{int(port)}" if port else "")
 
 
 def _type_ok(tp: Any, value: Any) -> bool:

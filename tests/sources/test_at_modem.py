@@ -151,3 +151,21 @@ def test_modem_that_vanishes_mid_query_is_one_quick_error():
         with pytest.raises(SourceError, match="^at: "):
             at.query_at(sim.path)
         assert time.monotonic() - t0 < at.MAX_SILENT_COMMANDS * at.CMD_TIMEOUT_S + 1.0
+
+
+def test_zte_unanswered_zcainfo_costs_only_its_own_timeout():
+    with ModemSim("zte-5g") as sim:
+        t0 = time.monotonic()
+        out = at.query_at(sim.path)
+        elapsed = time.monotonic() - t0
+    assert sim.commands[-1] == "AT+ZCAINFO?"  # sent last, so its silence ends nothing else
+    assert elapsed < at.CMD_TIMEOUT_S + 1.0
+    assert out == EXPECTED["zte-5g"] and out["rat"] == "nr5g-nsa"  # +ZPAS "LTE" names only the anchor
+
+
+def test_zte_urcs_between_commands_never_become_replies():
+    """+ZUSIMR/+ZPASR floods before and after every reply (ModemManager disables the first
+    because it can crash the device): the fields stay exact."""
+    with ModemSim("zte-lte", seed=7) as sim:
+        sim.rng.random = lambda: 0.0  # a URC at every chance
+        assert at.query_at(sim.path) == EXPECTED["zte-lte"]

@@ -188,6 +188,48 @@ def test_zte():
     assert p.parse_zrssi(["+ZRSSI: 999,1000,1000"]) == {}
 
 
+def test_zrssi_lte_and_3g_forms_are_told_apart_by_values_not_model():
+    # LTE (MF286D-class): RSRP, RSRQ, RSSI, SINR; fractional RSRQ
+    assert p.parse_zrssi(["+ZRSSI: -97,-11.5,-66,9.4"]) == {"rsrp_dbm": -97, "rsrq_db": -11.5, "rssi_dbm": -66,
+                                                           "sinr_db": 9.4}
+    assert p.parse_zrssi(["+ZRSSI: 97,11.5,66,-3"]) == {"rsrp_dbm": -97, "rsrq_db": -11.5, "rssi_dbm": -66,
+                                                       "sinr_db": -3.0}  # signs dropped
+    # 3G: RSSI, Ec/Io, RSCP -- three fields, or four that do not fit the LTE ranges
+    assert p.parse_zrssi(["+ZRSSI: 79,9,87"]) == {"rssi_dbm": -79}
+    assert p.parse_zrssi(["+ZRSSI: 71,1000,1000,0"]) == {"rssi_dbm": -71}
+    assert p.parse_zrssi(["+ZRSSI: -97,-11.5,-66,99"]) == {"rsrp_dbm": -97, "rsrq_db": -11.5, "rssi_dbm": -66}
+    with pytest.raises(SourceError, match="not a number"):
+        p.parse_zrssi(["+ZRSSI: -97,x,-66,9"])
+
+
+def test_zcellinfo_decimal_and_cereg_hex_give_the_same_cell():
+    z = p.parse_zcellinfo(["+ZCELLINFO: 28492756, 291, LTE B3, 1300"])
+    c = p.parse_creg(['+CEREG: 2,1,"2F1A","1B2C3D4",7'], "+CEREG")
+    assert z["cell_id"] == c["cell_id"] == 0x1B2C3D4
+    ca = p.parse_zcainfo(["+ZCAINFO: 291,3,12058,1300,20.0"])
+    assert ca["tac"] == c["tac"] == 0x2F1A
+    # 2G/3G form: LAC and cell id, decimal, against +CREG's hex
+    u = p.parse_zcellinfo(["+ZCELLINFO: 41969, 186395966, UMTS B1, 10812"])
+    r = p.parse_creg(['+CREG: 2,1,"A3F1","B1C2D3E",2'], "+CREG")
+    assert u == {"lac": r["lac"], "cell_id": r["cell_id"]}
+    assert p.parse_zcellinfo(["+ZCELLINFO: 0, 0, No Service, 0"]) == {}
+
+
+def test_zcainfo_primary_cell_and_aggregated_bands():
+    assert p.parse_zcainfo(["+ZCAINFO: 291,3,12058,1300,20.0;140,0,32,10020,20.0;211,0,7,3175,15.0"]) == {
+        "pci": 291, "band": "B3", "tac": 12058, "earfcn": 1300, "ca_bands": "B3+B32+B7"}
+    assert p.parse_zcainfo(["+ZCAINFO: 0,0,0,0,0"]) == {}  # 0: no primary cell
+    assert p.parse_zcainfo([]) == {}
+    with pytest.raises(SourceError, match="at least 5"):
+        p.parse_zcainfo(["+ZCAINFO: 1,2"])
+
+
+def test_zpas_names_of_every_generation():
+    assert p.parse_zpas(['+ZPAS: "GPRS/EDGE","CS_ONLY"']) == {"rat": "gsm"}  # ModemManager's MF626 sample
+    assert p.parse_zpas(['+ZPAS: "HSPA+","CS_PS"']) == {"rat": "umts"}
+    assert p.parse_zpas(['+ZPAS: "Limited Service","CS_PS"']) == {}
+
+
 GSTATUS = [
     "!GSTATUS:",
     "Current Time:  4527\t\tTemperature: 38",
@@ -226,14 +268,15 @@ def test_field_splitting_keeps_commas_in_quotes():
 
 LINE_PARSERS = [p.parse_cops, p.parse_csq, p.parse_cesq, p.parse_cgatt, p.parse_imei, p.parse_imsi,
                 p.parse_iccid, p.parse_crsm_iccid, p.parse_cnum, p.parse_qeng, p.parse_hcsq, p.parse_sysinfoex,
-                p.parse_zpas, p.parse_zcellinfo, p.parse_zrssi, p.parse_gstatus,
+                p.parse_zpas, p.parse_zcellinfo, p.parse_zrssi, p.parse_zcainfo, p.parse_gstatus,
                 lambda ls: p.parse_creg(ls, "+CEREG"), lambda ls: p.parse_creg(ls, "+CREG"),
                 lambda ls: p.parse_creg(ls, "+C5GREG"),
                 lambda ls: p.choose_apn(p.parse_cgdcont(ls), p.parse_cgact(ls)),
                 lambda ls: {"model": v} if (v := p.parse_ident(ls, "+CGMM")) else {}]
 PREFIXES = ["+COPS: ", "+CSQ: ", "+CESQ: ", "+CGATT: ", "+CGSN: ", "+CCID: ", "+CRSM: ", "+CNUM: ", "+QENG: ",
             '+QENG: "servingcell","NOCONN","LTE",', '+QENG: "LTE",', "^HCSQ: ", '^HCSQ: "LTE",', "^SYSINFOEX: ",
-            "+ZPAS: ", "+ZCELLINFO: ", "+ZRSSI: ", "!GSTATUS: ", "+CEREG: ", "+CEREG: 2,", "+CREG: ", "+C5GREG: ",
+            "+ZPAS: ", "+ZCELLINFO: ", "+ZRSSI: ", "+ZCAINFO: ", "+ZCELLINFO: 1, 2, LTE B3,",
+            "!GSTATUS: ", "+CEREG: ", "+CEREG: 2,", "+CREG: ", "+C5GREG: ",
             "+CGDCONT: ", "+CGACT: ", "", "RSRP (dBm): ", "System mode: "]
 # Printable ASCII (what the channel lets through) with the characters that matter most.
 ATOMS = st.one_of(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40),

@@ -1,6 +1,6 @@
 """cellular: one collector over interchangeable modem backends, chosen by the modem SPEC.
 
-`at:DEV[@BAUD]`, `mm`/`mm:N`, `qmi:DEV` name one backend; `none` means no cellular section;
+`at:DEV[@BAUD]`, `mm`/`mm:N`, `qmi:DEV`, `goform:http://HOST` name one backend; `none` means no cellular section;
 `auto` probes ModemManager, then QMI control devices, then AT ports, and remembers the first
 that answers. With no modem at all the probe costs a few stat() calls (and one mmcli call
 when ModemManager is installed), and is repeated at most every REPROBE_S.
@@ -54,9 +54,20 @@ def _qmi(device: str) -> Backend:
     return run
 
 
-def backend_for(spec: str) -> Backend | None:
-    """The backend a fixed SPEC names (None for `none` and `auto`)."""
+def _goform(base_url: str, password_file: str) -> Backend:
+    """The WebUI session (cookies, login back-off) lives as long as the collector."""
+    from ..sources.goform import GoformSource
+
+    source = GoformSource(base_url, password_file)
+    return source.query
+
+
+def backend_for(spec: str, password_file: str = "") -> Backend | None:
+    """The backend a fixed SPEC names (None for `none` and `auto`). `auto` never probes goform:
+    it would mean talking HTTP to the LAN on a guess."""
     kind, dev, baud = parse_modem_spec(spec)
+    if kind == "goform" and dev:
+        return _goform(dev, password_file)
     if kind == "at" and dev:
         return _at(dev, baud)
     if kind == "mm":
@@ -98,7 +109,8 @@ class CellularCollector:
     def __init__(self, ctx: Context) -> None:
         self._spec = ctx.modem_spec
         parse_modem_spec(self._spec)  # ValueError on a bad SPEC, before anything runs
-        self._backend = backend_for(self._spec)
+        password_file = ctx.config.modem.password_file if ctx.config is not None else ""
+        self._backend = backend_for(self._spec, password_file)
         self._auto = self._spec == "auto"
         self._chosen = ""
         self._failures = 0

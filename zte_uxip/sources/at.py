@@ -239,7 +239,9 @@ SIGNAL: tuple[tuple[str, Parser], ...] = (
 VENDOR: dict[str, tuple[tuple[str, Parser], ...]] = {
     "quectel": (('AT+QENG="servingcell"', p.parse_qeng),),
     "huawei": (("AT^SYSINFOEX", p.parse_sysinfoex), ("AT^HCSQ?", p.parse_hcsq)),
-    "zte": (("AT+ZPAS?", p.parse_zpas), ("AT+ZCELLINFO?", p.parse_zcellinfo), ("AT+ZRSSI", p.parse_zrssi)),
+    # +ZCAINFO? last: some modules leave it unanswered, which then costs only its own timeout
+    "zte": (("AT+ZPAS?", p.parse_zpas), ("AT+ZCELLINFO?", p.parse_zcellinfo), ("AT+ZRSSI", p.parse_zrssi),
+            ("AT+ZCAINFO?", p.parse_zcainfo)),
     "sierra": (("AT!GSTATUS?", p.parse_gstatus),),
 }
 
@@ -338,6 +340,8 @@ class AtQuery:
             extra = self._run(cmd, parse) or {}
             if "registration" in extra and "registration" in self.out:
                 del extra["registration"]  # 27.007 registration is the reference
+            if extra.get("rat") == "lte" and self.out.get("rat") in ("nr5g-nsa", "nr5g-sa"):
+                del extra["rat"]  # a vendor's "LTE" names the anchor; +CEREG AcT 13 knows about NR
             self.out.update(extra)
         if not self.out:
             raise SourceError(f"at: no usable answer ({self.errors[0] if self.errors else 'empty replies'})")

@@ -399,41 +399,105 @@ def parse_sysinfoex(lines: list[str]) -> Fields:
 
 
 # --- ZTE ----------------------------------------------------------------------------------
+# Forms from ModemManager's zte plugin (+ZPAS) and luci-app-3ginfo-lite's scripts for the 19d2
+# devices (+ZRSSI, +ZCELLINFO, +ZCAINFO); see tests/fixtures/at/README.md.
 
-_ZTE_RAT = {"GSM": "gsm", "GPRS": "gsm", "EDGE": "gsm", "UMTS": "umts", "HSDPA": "umts",
-            "HSUPA": "umts", "HSPA+": "umts", "HSPA": "umts", "LTE": "lte"}
+_ZTE_RAT = {"GSM": "gsm", "GPRS": "gsm", "EDGE": "gsm", "GPRS/EDGE": "gsm", "UMTS": "umts", "WCDMA": "umts",
+            "HSDPA": "umts", "HSUPA": "umts", "HSPA+": "umts", "HSPA": "umts", "HSDPA/HSUPA": "umts",
+            "DC-HSPA+": "umts", "TD-SCDMA": "umts", "LTE": "lte", "LTE-A": "lte", "LTE CA": "lte",
+            "ENDC": "nr5g-nsa", "EN-DC": "nr5g-nsa", "NR5G-NSA": "nr5g-nsa", "NR5G": "nr5g-sa",
+            "NR5G-SA": "nr5g-sa", "NR": "nr5g-sa"}
 
 
 def parse_zpas(lines: list[str]) -> Fields:
-    """+ZPAS: "LTE","PS_ONLY" -> rat ('No Service' -> nothing)."""
+    """+ZPAS: "LTE","PS_ONLY" / "GPRS/EDGE","CS_ONLY" -> rat ('No Service', 'Limited Service' -> nothing)."""
     f = _one(lines, "+ZPAS", "+ZPAS", 1)
     if f is None:
         return {}
-    return n.clean({"rat": _ZTE_RAT.get(unq(f[0]).upper())})
+    return n.clean({"rat": _ZTE_RAT.get(unq(f[0]).strip().upper())})
 
 
 def parse_zcellinfo(lines: list[str]) -> Fields:
-    """+ZCELLINFO: <global cell id>, <PCI>, <RAT> B<band>, <EARFCN> (ZTE MF8xx, decimal)."""
+    """+ZCELLINFO: <cell id>, <PCI>, LTE B<band>, <EARFCN> in LTE; <LAC>, <cell id>, <RAT text>,
+    <channel> in 2G/3G. Decimal numbers, so the cell id equals +CEREG's hex one once parsed."""
     f = _one(lines, "+ZCELLINFO", "+ZCELLINFO", 4)
     if f is None:
         return {}
-    m = re.fullmatch(r"(LTE) B([0-9]{1,3})", unq(f[2]).strip())
+    kind = unq(f[2]).strip().upper()
+    m = re.fullmatch(r"LTE B([0-9]{1,3})", kind)
+    if m:
+        return n.clean({
+            "cell_id": n.int_in(f[0], 1, 2**28 - 2),
+            "pci": n.int_in(f[1], 0, 503),
+            "band": f"B{int(m.group(1))}",
+            "earfcn": n.int_in(f[3], 0, 262143),
+        })
+    if re.match(r"(UMTS|WCDMA|GSM|DCS|PCS|EGSM|TD-SCDMA)\b", kind):
+        return n.clean({"lac": n.int_in(f[0], 1, 0xFFFE), "cell_id": n.int_in(f[1], 1, 0xFFFFFFE)})
+    return {}
+
+
+def _zrssi_lte(vals: list[float]) -> Fields | None:
+    """RSRP, RSRQ, RSSI, SINR when the values fit those ranges (signed, or magnitudes)."""
+    rsrp, rsrq, rssi, sinr = vals[:4]
+    if not (44 <= abs(rsrp) <= 156 and 0 <= abs(rsrq) <= 43 and 20 <= abs(rssi) <= 120):
+        return None
+    magnitudes = rsrp > 0  # some firmwares drop the signs: then RSRQ is a magnitude too
     return n.clean({
-        "cell_id": n.int_in(f[0], 1, 2**28 - 2),
-        "pci": n.int_in(f[1], 0, 503),
-        "band": f"B{int(m.group(2))}" if m else None,
-        "earfcn": n.int_in(f[3], 0, 262143),
+        "rsrp_dbm": n.int_in(-int(round(abs(rsrp))), *n.RSRP_DBM),
+        "rsrq_db": n.float_in(-abs(rsrq) if magnitudes else rsrq, *n.RSRQ_DB),
+        "rssi_dbm": n.int_in(int(round(-abs(rssi))), *n.RSSI_DBM),
+        "sinr_db": n.float_in(sinr, *n.SINR_DB),
     })
 
 
 def parse_zrssi(lines: list[str]) -> Fields:
-    """+ZRSSI: <rssi>,<ecio>,<rscp>: magnitudes, rssi in dBm (60 -> -60 dBm); the 3G-only
-    Ec/Io and RSCP have no field here."""
+    """+ZRSSI in its two forms, told apart by field count and value ranges, not by model:
+    3G `<rssi>,<ecio>,<rscp>` (magnitudes: 71 -> -71 dBm; Ec/Io and RSCP have no field here), and
+    LTE `<rsrp>,<rsrq>,<rssi>,<sinr>` (-97,-11.5,-66,9.4: fractional RSRQ and SINR)."""
     f = _one(lines, "+ZRSSI", "+ZRSSI", 1)
     if f is None:
         return {}
-    v = _int(f[0], "+ZRSSI rssi")
-    return {"rssi_dbm": -v} if 20 <= v <= 120 else {}
+    vals: list[float] = []
+    for x in f:
+        v = n.float_in(unq(x), -100000.0, 100000.0)
+        if v is None:
+            raise SourceError(f"+ZRSSI: {x[:20]!r} is not a number")
+        vals.append(v)
+    if len(vals) >= 4:
+        lte = _zrssi_lte(vals)
+        if lte is not None:
+            return lte
+    rssi = abs(vals[0])
+    return {"rssi_dbm": -int(round(rssi))} if 20 <= rssi <= 120 else {}
+
+
+def parse_zcainfo(lines: list[str]) -> Fields:
+    """+ZCAINFO: <PCI>,<band>,<TAC>,<EARFCN>,<bw MHz>[;<PCI>,-,<band>,<EARFCN>,<bw>]... : the
+    primary cell (TAC decimal) and the aggregated bands. 0 means none; an empty reply is no CA."""
+    ps = payloads(lines, "+ZCAINFO")
+    if not ps:
+        return {}
+    f = split_fields(ps[-1].replace(";", ","), "+ZCAINFO")
+    if len(f) < 5:
+        raise SourceError(f"+ZCAINFO: expected at least 5 fields, got {len(f)}")
+    band = n.int_in(f[1], 1, 512)
+    if band is None:
+        return {}  # no primary cell (all 0)
+    out: Fields = {
+        "pci": n.int_in(f[0], 0, 503),
+        "band": f"B{band}",
+        "tac": n.int_in(f[2], 1, 0xFFFFFE),
+        "earfcn": n.int_in(f[3], 1, 262143),
+    }
+    bands = [f"B{band}"]
+    for i in range(5, len(f) - 4, 5):
+        sb = n.int_in(f[i + 2], 1, 512)
+        if sb:
+            bands.append(f"B{sb}")
+    if len(bands) >= 2:
+        out["ca_bands"] = "+".join(bands)
+    return n.clean(out)
 
 
 # --- Sierra -------------------------------------------------------------------------------

@@ -242,6 +242,18 @@ CELLULAR = _m(
     _s(30, "model"),
     _s(31, "firmware"),
     _b(32, "attached"),
+    _s(33, "ca_bands"),  # carrier aggregation: "B3+B7+B20", primary first
+    _u(34, "signal_bars"),  # the router's own 0..5 bars (goform `signalbar`)
+    _m(
+        35, "nr",  # 5G NSA: the NR leg (the main values are the LTE anchor's)
+        _i(1, "rsrp_dbm"),
+        _fx(2, "rsrq_db", 10),
+        _fx(3, "sinr_db", 10),
+        _u(4, "pci", L),
+        _u(5, "cell_id", L),
+        _s(6, "band"),
+        _u(7, "arfcn"),
+    ),
 )
 
 DEVICE = _m(
