@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,10 +77,10 @@ def _split(data: bytes) -> tuple[bytes, bytes, bytes]:
     if not isinstance(obj, cbor2.CBORTag) or obj.tag != COSE_SIGN1_TAG:
         raise Refused("not a tagged COSE_Sign1 message (unsigned?)")
     v = obj.value
-    if not (isinstance(v, list) and len(v) == 4):
+    if not (isinstance(v, list | tuple) and len(v) == 4):  # cbor2 gives a tuple inside a tag
         raise Refused("COSE_Sign1 is not a 4-element array")
     protected, unprotected, payload, signature = v
-    if not (isinstance(protected, bytes) and isinstance(unprotected, dict) and isinstance(payload, bytes)
+    if not (isinstance(protected, bytes) and isinstance(unprotected, Mapping) and isinstance(payload, bytes)
             and isinstance(signature, bytes)):
         raise Refused("COSE_Sign1 elements have the wrong types (detached payload?)")
     return protected, payload, signature
@@ -90,7 +91,7 @@ def _check_protected(protected: bytes) -> None:
         header = loads_limited(protected) if protected else {}
     except DecodeError:
         raise Refused("protected header is not CBOR") from None
-    if not isinstance(header, dict) or header.get(HEADER_ALG) != ALG_EDDSA:
+    if not isinstance(header, Mapping) or header.get(HEADER_ALG) != ALG_EDDSA:
         raise Refused("unsupported algorithm (only EdDSA, -8, in the protected header)")
     if 2 in header:  # crit: we understand no critical header
         raise Refused("critical header parameters are not supported")
@@ -101,7 +102,7 @@ def _payload_map(payload: bytes) -> dict[str, Any] | None:
         m = loads_limited(payload)
     except DecodeError:
         return None
-    return m if isinstance(m, dict) else None
+    return dict(m) if isinstance(m, Mapping) else None
 
 
 def peek_id(data: bytes) -> bytes | None:
@@ -143,6 +144,7 @@ def open_envelope(data: bytes, verify_key: bytes) -> Command:
     if unknown:
         raise Refused("unknown field in the command payload", cid)
     device_id, verb, args = m.get("device_id"), m.get("verb"), m.get("args", {})
+    args = dict(args) if isinstance(args, Mapping) else args
     issued, expires = m.get("issued_ts"), m.get("expires_ts")
     if not isinstance(device_id, str) or not isinstance(verb, str) or not isinstance(args, dict):
         raise Refused("device_id, verb and args must be text, text and a map", cid)

@@ -9,7 +9,7 @@ import sys
 
 from ..wire import codec, schema
 from ..wire.cddl import generate
-from . import watch
+from . import diag, watch
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,9 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     d = sub.add_parser("decode", help="decode a CBOR message (file or -) to JSON")
     d.add_argument("file", nargs="?", default="-")
     watch.add_parser(sub)
+    diag.add_parser(sub)
     args = p.parse_args(argv)
     if args.command == "watch":
         return watch.run(args)
+    if args.command in ("keygen", "diag"):
+        return diag.run_keygen(args) if args.command == "keygen" else diag.run_diag(args)
     if args.command == "cddl":
         sys.stdout.write(generate())
         return 0
