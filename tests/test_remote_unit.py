@@ -141,7 +141,8 @@ def test_owner_log_keeps_the_last_100_and_clears(tmp_path):
     for i in range(MAX_ENTRIES + 20):
         log.add(cmd_id=i.to_bytes(16, "big"), verb="snapshot", status="ok", ts=i)
     entries = read_entries(str(tmp_path))
-    assert len(entries) == MAX_ENTRIES and entries[0]["ts"] == 20 and entries[-1]["id"] == (119).to_bytes(16, "big").hex()
+    assert len(entries) == MAX_ENTRIES and entries[0]["ts"] == 20
+    assert entries[-1]["id"] == (119).to_bytes(16, "big").hex()
     log.clear()
     assert read_entries(str(tmp_path)) == []
     (tmp_path / "commands.cbor").write_bytes(b"\xff\x00junk")
@@ -178,7 +179,8 @@ def test_wan_transport_clock_consent_findings():
 
 
 def _run(argv):
-    return subprocess.run(argv, capture_output=True, text=True, timeout=20, env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+    return subprocess.run(argv, capture_output=True, text=True, timeout=20,
+                          env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
 
 
 @pytest.mark.skipif(shutil.which("ping") is None, reason="needs iputils ping (`make test` installs it)")
@@ -186,7 +188,8 @@ def test_parse_iputils_ping_output():
     t0 = time.monotonic()
     out = _run(runner.ping_argv(shutil.which("ping"), "127.0.0.1", 2))
     status, r = runner.parse_ping("127.0.0.1")(out.stdout, time.monotonic() - t0)
-    assert status == "ok" and (r["sent"], r["received"]) == (2, 2) and r["rtt_ms_min"] <= r["rtt_ms_avg"] <= r["rtt_ms_max"]
+    assert status == "ok" and (r["sent"], r["received"]) == (2, 2)
+    assert r["rtt_ms_min"] <= r["rtt_ms_avg"] <= r["rtt_ms_max"]
 
 
 @pytest.mark.skipif(shutil.which("busybox") is None, reason="needs busybox (`make test` installs busybox-static)")
