@@ -366,3 +366,12 @@ def test_without_a_verify_key_the_agent_does_not_subscribe(tmp_path, broker, rem
     assert f"uxip/v1/{dev}/cmd" not in broker.log_text()
     rc, out, _ = remote.diag(dev, "snapshot", timeout_s=2)
     assert rc == 1 and out["status"] == "timeout"
+
+
+def test_a_bad_verify_key_stops_the_agent_at_start_with_one_line(tmp_path, broker):
+    bad = tmp_path / "bad.pub"
+    bad.write_text("this is not a key\n")
+    rig = AgentRig(tmp_path / "badkey", broker, "badkey-1", extra=f'[commands]\nverify_key_file = "{bad}"\n')
+    rig.start()
+    assert rig.proc.wait(20) == 2
+    assert rig.log_text().strip() == f"zte-uxip: config: commands.verify_key_file: {bad}: not base64"

@@ -234,3 +234,58 @@ def test_parse_bind9_nslookup(dns):
 
 def test_tool_output_in_a_reason_is_printable_and_bounded():
     assert runner.one_line("a\x00b\n" + "x" * 500) == "a?b " + "x" * 196
+
+
+class _FakeAgent:
+    """Only for the answers' filtering logic; the real agent answers in test_remote_e2e.py."""
+
+    def __init__(self, location: bool) -> None:
+        from types import SimpleNamespace
+
+        from zte_uxip import privacy
+
+        self._policy = privacy.Policy(location=location, key=b"k" * 32)
+        self.sampler = SimpleNamespace(events=[{"type": "wan_down", "ts": 3, "cause": "carrier_lost",
+                                                "snapshot": {"cellular": {"cell_id": 77, "imei": "356938035643809",
+                                                                          "plmn": "46001"}}}],
+                                       collectors=[], ctx=SimpleNamespace(extras={}),
+                                       sample=lambda: {"wan": {"iface": "eth0", "up": True, "ipv4": "192.0.2.1"}})
+        self.consent = SimpleNamespace(enabled=True, location=location, policy_version=None)
+        self.spool = SimpleNamespace(__len__=lambda: 0)
+        self.publisher = SimpleNamespace(last_failure="", connected=True, last_publish_ts=None)
+
+    def policy(self):
+        return self._policy
+
+
+@pytest.mark.parametrize("location", [True, False])
+def test_events_and_link_answers_pass_the_privacy_filter_of_now(location):
+    from zte_uxip.remote import answers
+
+    agent = _FakeAgent(location)
+    recent = [{"type": "wan_down", "ts": 1, "cause": "route_lost", "snapshot": {"cellular": {"cell_id": 5}}},
+              {"type": "unexpected_restart", "ts": 2}]
+    evs = answers.events(agent, {"count": 2}, recent)["events"]
+    assert [e["type"] for e in evs] == ["unexpected_restart", "wan_down"]
+    cell = evs[1]["snapshot"]["cellular"]
+    assert ("cell_id" in cell) is location and cell["plmn"] == "46001"
+    assert "356938035643809" not in repr(evs) and len(bytes.fromhex(cell["imei"])) == 8  # a pseudonym
+    link = answers.link(agent, {}, recent)
+    assert [d["cause"] for d in link["disconnects"]] == ["route_lost", "carrier_lost"]
+    assert link["wan"]["ipv4"] != "192.0.2.1" and "no_ip" not in [f["code"] for f in link["findings"]]
+
+
+def test_commands_config_key(tmp_path):
+    from zte_uxip import config
+    from zte_uxip.errors import ConfigError
+
+    files = {n: tmp_path / n for n in ("ca", "cert", "key")}
+    for f in files.values():
+        f.write_text("x")
+    table = {"broker": {"host": "h", "ca_file": str(files["ca"]), "cert_file": str(files["cert"]),
+                        "key_file": str(files["key"])}}
+    assert config.from_dict(table).commands.verify_key_file == ""
+    with pytest.raises(ConfigError, match=r"^commands\.verify_key_file: .* missing or unreadable"):
+        config.from_dict({**table, "commands": {"verify_key_file": str(tmp_path / "none.pub")}})
+    with pytest.raises(ConfigError, match=r"^commands\.allow_shell: unknown key"):
+        config.from_dict({**table, "commands": {"allow_shell": True}})

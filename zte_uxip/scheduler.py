@@ -246,8 +246,8 @@ class Scheduler:
         self.report.clear()
         raw_events = self.sampler.drain_events() if self.sampler is not None else []
         events = privacy.apply({"events": raw_events}, self._policy()).get("events", []) if raw_events else []
-        if events and self.remote is not None:
-            self.remote.remember_events(events)
+        if raw_events and self.remote is not None:
+            self.remote.remember_events(raw_events)  # filtered when asked, under the policy of then
         if snap is None and not events:
             return
         seq = self.spool.next_seq()

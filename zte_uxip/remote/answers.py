@@ -42,8 +42,8 @@ def snapshot(agent: AgentView, _args: dict[str, Any], _recent: Sequence[dict[str
 
 
 def _pending_events(agent: AgentView) -> list[dict[str, Any]]:
-    raw = list(agent.sampler.events) if agent.sampler is not None else []
-    return list(privacy.apply({"events": raw}, agent.policy()).get("events", [])) if raw else []
+    """Events sampled but not reported yet (as sampled; as_sent filters them)."""
+    return list(agent.sampler.events) if agent.sampler is not None else []
 
 
 def events(agent: AgentView, args: dict[str, Any], recent: Sequence[dict[str, Any]]) -> dict[str, Any]:

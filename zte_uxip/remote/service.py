@@ -65,7 +65,9 @@ class Remote:
             self._finish(job.cmd_id, job.verb, job.args, status, value)
 
     def remember_events(self, events: list[dict[str, Any]]) -> None:
-        """Reported events (after the privacy filter), for the `events` and `link` verbs."""
+        """Reported events, for the `events` and `link` verbs. Kept as sampled (RAM only, like the
+        sampler's own) and filtered when a command asks, so a later withdrawal of `location`
+        applies to them too."""
         self.recent_events.extend(events)
 
     def opted_out(self) -> None:
