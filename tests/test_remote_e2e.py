@@ -84,6 +84,8 @@ def test_every_verb_round_trip_and_the_owner_sees_each(tmp_path, broker, remote,
     dev = rig.device_id
     before = len(remote.ran())
     ids = []
+    maps = Path(f"/proc/{rig.proc.pid}/maps")
+    assert "_sodium" not in maps.read_text()  # PyNaCl is not loaded before the first command
 
     rc, out, err = remote.diag(dev, "snapshot")
     assert rc == 0 and out["status"] == "ok", (out, err, rig.log_text())
@@ -92,6 +94,7 @@ def test_every_verb_round_trip_and_the_owner_sees_each(tmp_path, broker, remote,
     assert snap["cellular"]["plmn"] == EXPECTED["zte"]["plmn"]
     assert not any(i in json.dumps(out) for i in IDENTIFIERS)  # after the privacy filter
     ids.append(out["id"])
+    assert "_sodium" in maps.read_text()  # ... and is after it
 
     rc, out, _ = remote.diag(dev, "events", "count=5")
     assert rc == 0 and isinstance(out["result"]["events"], list), out

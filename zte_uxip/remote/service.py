@@ -122,7 +122,8 @@ class Remote:
         if inline is not None:
             try:
                 result = inline(self._agent, args, list(self.recent_events))
-            except (SourceError, OSError, ValueError, RuntimeError, EncodeError) as e:
+            except (SourceError, OSError, ValueError, RuntimeError, EncodeError, TypeError, KeyError) as e:
+                # a source that breaks mid-answer costs this answer, never the agent
                 self._finish(cmd_id, verb, args, "failed", runner.one_line(str(e)) or type(e).__name__)
                 return
             self._finish(cmd_id, verb, args, "ok", result)
