@@ -289,3 +289,22 @@ def test_commands_config_key(tmp_path):
         config.from_dict({**table, "commands": {"verify_key_file": str(tmp_path / "none.pub")}})
     with pytest.raises(ConfigError, match=r"^commands\.allow_shell: unknown key"):
         config.from_dict({**table, "commands": {"allow_shell": True}})
+
+
+def test_a_command_arriving_in_the_opt_out_window_is_refused_and_runs_nothing(tmp_path, key, monkeypatch):
+    """Between the toggle and the DISCONNECT a queued command may still arrive: refused."""
+    from zte_uxip.remote.service import Remote
+
+    agent = _FakeAgent(True)
+    agent.consent.enabled = False
+    sent: list[bytes] = []
+    started: list[object] = []
+    monkeypatch.setattr("subprocess.Popen", lambda *a, **k: started.append(a))
+    r = Remote(device_id="d1", verify_key=bytes(key.verify_key), state_dir=str(tmp_path), agent=agent,
+               send=lambda data: sent.append(data) or True)
+    cid, data = _signed(key)
+    r.on_message(data)
+    import cbor2
+
+    assert cbor2.loads(sent[0]) == {"id": cid, "status": "refused", "reason": "the owner has opted out"}
+    assert started == [] and r.log.entries[0]["status"] == "refused"
