@@ -31,9 +31,9 @@ SIGNATURE_BYTES = 64
 class Refused(Exception):
     """The command is not executed; ``reason`` goes into the answer and the log."""
 
-    def __init__(self, reason: str, cmd_id: bytes | None = None, verb: str | None = None) -> None:
+    def __init__(self, reason: str, cmd_id: bytes | None = None) -> None:
         super().__init__(reason)
-        self.reason, self.cmd_id, self.verb = reason, cmd_id, verb
+        self.reason, self.cmd_id = reason, cmd_id
 
 
 @dataclass(frozen=True)
