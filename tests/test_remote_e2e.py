@@ -378,3 +378,38 @@ def test_a_bad_verify_key_stops_the_agent_at_start_with_one_line(tmp_path, broke
     rig.start()
     assert rig.proc.wait(20) == 2
     assert rig.log_text().strip() == f"zte-uxip: config: commands.verify_key_file: {bad}: not base64"
+
+
+def test_selftest_and_link_classify_what_the_device_went_through(tmp_path, broker, remote, agents):
+    """The broker was unreachable at first (the path cut): once the device is back, selftest
+    says so from its own history; clock sync is the kernel's word."""
+    from tcpproxy import TcpProxy
+
+    from zte_uxip.remote.diagnose import clock_synced
+
+    proxy = TcpProxy(broker.port)  # not up: connections refused
+
+    class Via:
+        def __getattr__(self, name):
+            return getattr(broker, name)
+
+        port = proxy.port
+
+    dev = f"cls-{os.getpid()}"
+    rig = AgentRig(tmp_path / dev, Via(), dev, extra=remote.agent_extra())
+    agents.append(rig)
+    rig.start(env=remote.agent_env())
+    try:
+        assert rig.wait_log("Connection refused", 20), rig.log_text()
+        proxy.up()
+        assert wait_subscribed(broker, dev, 30), rig.log_text()
+        rc, out, _ = remote.diag(dev, "selftest")
+        assert rc == 0, out
+        codes = {f["code"]: f.get("detail", "") for f in out["result"]["findings"]}
+        assert "broker_unreachable" in codes and "Connection refused" in codes["broker_unreachable"], codes
+        assert ("clock_not_synced" in codes) == (clock_synced() is False) == (out["result"]["clock"]["synced"] is False)
+        assert "consent_off" not in codes
+        rc, out, _ = remote.diag(dev, "link")
+        assert rc == 0 and "broker_unreachable" in {f["code"] for f in out["result"]["findings"]}, out
+    finally:
+        proxy.down()
