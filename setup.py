@@ -14,6 +14,7 @@ setup(
         "cbor2>=6.1.4",
         "tenacity>=8.2",
         "pyserial>=3.5",
+        "PyNaCl>=1.5",  # Ed25519 verification of remote commands; imported on the first command only
     ],
     extras_require={
         "server": [
@@ -40,7 +41,8 @@ setup(
             "psutil>=5.9",
             "trustme>=1.1",
             "cryptography>=42",
-            "dbus-fast>=2.0",  # tests/fakepolkit.py: PolicyKit stand-in for ModemManager on a test bus
+            "dbus-fast>=2.0",
+            "pycose>=1.1",  # an independent COSE_Sign1 implementation for the remote-command interop tests  # tests/fakepolkit.py: PolicyKit stand-in for ModemManager on a test bus
         ],
     },
     entry_points={

@@ -49,4 +49,5 @@ uxip_uci_to_toml() {
 	uxip_table links exclude:list
 	uxip_table privacy secret_file:str
 	uxip_table wifi short_range_dbm:int uci_file:str hostapd_conf:list kmsg_file:str
+	uxip_table commands verify_key_file:str
 }

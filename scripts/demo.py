@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -43,6 +44,33 @@ def start_modem(procs: list[subprocess.Popen[bytes]]) -> str:
         assert p.stdout is not None
         return f"at:{p.stdout.readline().decode().strip()}"
     return "none"
+
+
+def remote_keys() -> Path:
+    """`zte-uxip-server keygen`: PREFIX.key stays with the server, PREFIX.pub goes to the device."""
+    prefix = DEMO / "command"
+    subprocess.run([str(BIN / "zte-uxip-server"), "keygen", "--out", str(prefix)], check=True,
+                   capture_output=True)
+    return prefix
+
+
+def diag_round_trip(broker: Any, server: Any, command_key: Path, device_id: str) -> None:
+    """Support asks the device for a fresh snapshot: signed, verified on the device, answered."""
+    conf = DEMO / "server.toml"
+    conf.write_text(f"""region = "eu"
+[broker]
+host = "127.0.0.1"
+port = {broker.port}
+ca_file = "{broker.ca.pem}"
+cert_file = "{server.cert}"
+key_file = "{server.key}"
+[commands]
+signing_key_file = "{command_key}.key"
+""")
+    say(f"support runs `zte-uxip-server diag {device_id} snapshot`:")
+    r = subprocess.run([str(BIN / "zte-uxip-server"), "diag", device_id, "snapshot", "--config", str(conf)],
+                       capture_output=True, text=True, timeout=60)
+    print(r.stdout + r.stderr, flush=True)
 
 
 def main() -> int:
@@ -74,6 +102,8 @@ def main() -> int:
         pair = broker.client(device_id)
         server = broker.client(SERVER_USER)
         modem = start_modem(procs)
+        # Remote diagnostics: the support key pair, the public half in the device's config.
+        command_key = remote_keys()
         toggle = DEMO / "etc" / "enabled"
         toggle.parent.mkdir()
         toggle.write_text("enabled=1\nlocation=1\npolicy_version=demo-1\n")
@@ -100,6 +130,8 @@ flash_dir = "{DEMO / 'flash'}"
 backend = "{modem}"
 [privacy]
 secret_file = "{secret}"
+[commands]
+verify_key_file = "{command_key}.pub"
 """)
         procs.append(subprocess.Popen(
             [str(BIN / "zte-uxip-server"), "watch", "--host", "127.0.0.1", "--port", str(broker.port),
@@ -116,6 +148,7 @@ secret_file = "{secret}"
                 print(f"demo: the agent exited with {agent.returncode}", file=sys.stderr)
                 return 1
             if not opted_out and time.monotonic() >= opt_out_at:
+                diag_round_trip(broker, server, command_key, device_id)
                 status = subprocess.run([str(BIN / "zte-uxip"), "status", "--config", str(config)],
                                         capture_output=True, text=True).stdout
                 say("`zte-uxip status`:\n" + status)

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages the tests and the demo drive for real (broker, netns tools,
-# QEMU for the Wi-Fi tier, ModemManager, qmicli). Only what is missing; only as root with apt.
+# QEMU for the Wi-Fi tier, ModemManager, qmicli, and the `ping`/`nslookup` the remote `ping` and
+# `dns` verbs run: busybox's applets on a router, iputils and bind9's nslookup on Debian).
+# Only what is missing; only as root with apt.
 # Each line: a package, and the command whose absence means it is needed.
 set -eu
 PKGS="
@@ -24,6 +26,7 @@ postgresql:pg_ctlcluster
 chromium:chromium
 chromium-driver:chromedriver
 iputils-ping:ping
+bind9-dnsutils:nslookup
 "
 missing=""
 installed() { # package, command: dpkg's word where there is dpkg, else the command's presence

@@ -69,7 +69,10 @@ config modem 'modem'
 \toption backend 'at:/dev/ttyUSB2@115200'
 config wifi 'wifi'
 \toption short_range_dbm '-80'
+config commands 'commands'
+\toption verify_key_file '{d}/ca.pem'
 """))
+    assert cfg.commands.verify_key_file == f"{d}/ca.pem"
     assert cfg.device_id == "zx-router-1" and cfg.links.exclude == ("lo", "br-guest")
     assert cfg.wifi.short_range_dbm == -80
     assert cfg.modem.backend == "at:/dev/ttyUSB2@115200"

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable
+from typing import Any
 
 from . import config as config_mod
 from . import identity, privacy
@@ -40,11 +41,17 @@ def run(config_path: str, modem: str | None = None) -> int:
         check: Callable[[], bool] | None = ctx.extras.get(WAN_UP_KEY)
         return check() if check is not None else True
 
+    remote: list[Any] = []  # the Remote, once the scheduler it reads from exists
+
+    def on_command(data: bytes) -> None:
+        remote[0].on_message(data)
+
     publisher = Publisher(
         host=cfg.broker.host, port=cfg.broker.port, ssl_context=ssl_ctx, device_id=device_id, spool=spool,
         keepalive_s=cfg.broker.keepalive_s, reconnect_max_s=cfg.broker.reconnect_max_s,
         daily_budget_bytes=cfg.broker.daily_budget_bytes,
         on_connect=session.connected, on_disconnect=session.disconnected, wan_up=wan_up,
+        on_command=on_command if cfg.commands.verify_key_file else None,
     )
     watcher = ConsentWatcher(cfg.consent.toggle_file)
     sched = Scheduler(
@@ -53,6 +60,14 @@ def run(config_path: str, modem: str | None = None) -> int:
         publisher=publisher, make_sampler=lambda: Sampler.from_table(ctx), key=key, session=session,
         state_dirs=(cfg.state.flash_dir,),
     )
+    if cfg.commands.verify_key_file:
+        # Remote diagnostics (remote/): PyNaCl itself loads only when the first command arrives.
+        from .remote.envelope import load_verify_key
+        from .remote.service import Remote
+
+        sched.remote = Remote(device_id=device_id, verify_key=load_verify_key(cfg.commands.verify_key_file),
+                              state_dir=cfg.state.dir, agent=sched, send=publisher.publish_result)
+        remote.append(sched.remote)
     control = ControlServer(cfg.state.dir, sched.control)
     sched.attach_control(control.fileno(), control.handle)
 

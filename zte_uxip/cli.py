@@ -149,6 +149,10 @@ def _offline_view(cfg: Any, export: bool) -> dict[str, Any]:
                   "dropped_total": spool.dropped_total, "corrupt_total": spool.corrupt_total,
                   "last_seq": spool.last_seq},
     }
+    from .remote.log import STATUS_SHOWS, read_entries
+
+    commands = read_entries(cfg.state.dir)  # remote commands, run or refused (the last 100)
+    out["commands"] = commands if export else commands[-STATUS_SHOWS:]
     if export:
         out["records"] = export_records(spool)
         out["state_files"] = export_state_files([cfg.state.dir, cfg.state.flash_dir])

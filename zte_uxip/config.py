@@ -187,6 +187,18 @@ class PowerConfig:
 
 
 @dataclass(frozen=True)
+class CommandsConfig:
+    """Remote diagnostics: without a verification key the agent does not even subscribe."""
+
+    verify_key_file: str = ""  # base64 Ed25519 public key (zte-uxip-server keygen's PREFIX.pub)
+
+    def _check(self, where: str) -> None:
+        path = self.verify_key_file
+        if path and (not os.path.isfile(path) or not os.access(path, os.R_OK)):
+            raise ConfigError(f"{where}.verify_key_file: {path} is missing or unreadable")
+
+
+@dataclass(frozen=True)
 class Config:
     broker: BrokerConfig
     device_id: str | None = None
@@ -201,6 +213,7 @@ class Config:
     wan: WanConfig = field(default_factory=WanConfig)
     device: DeviceConfig = field(default_factory=DeviceConfig)
     power: PowerConfig = field(default_factory=PowerConfig)
+    commands: CommandsConfig = field(default_factory=CommandsConfig)
 
     def _check(self, where: str) -> None:
         if self.device_id is not None:

@@ -120,11 +120,16 @@ class Publisher:
         wan_up: Callable[[], bool] = lambda: True,
         on_connect: Callable[[], None] = lambda: None,
         on_disconnect: Callable[[], None] = lambda: None,
+        on_command: Callable[[bytes], None] | None = None,
     ) -> None:
         self.host, self.port, self._ssl = host, port, ssl_context
         self.device_id = topics.check_device_id(device_id)
         self.t_telemetry = topics.telemetry(device_id)
         self.t_status = topics.status(device_id)
+        self.t_cmd, self.t_cmd_result = topics.cmd(device_id), topics.cmd_result(device_id)
+        self._on_command = on_command  # set: subscribe to the cmd topic while opted in (remote/)
+        self.last_publish_ts: int | None = None  # wall clock of the last telemetry PUBACK
+        self.last_failure = ""  # the last failed connection attempt, kept after a success
         self.spool = spool
         self.keepalive_s = keepalive_s
         self.daily_budget_bytes = daily_budget_bytes
@@ -308,6 +313,7 @@ class Publisher:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_publish = self._on_publish
+        c.on_message = self._on_message
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = 0
         self._client = c
@@ -351,6 +357,7 @@ class Publisher:
 
     def _problem(self, msg: str) -> None:
         """One log line per problem, not one per retry."""
+        self.last_failure = msg
         if msg != self._last_problem:
             log.warning("%s", msg)
             self._last_problem = msg
@@ -384,6 +391,8 @@ class Publisher:
             self._send_withdraw()
         elif self.online:
             self._publish_status("online")
+            if self._on_command is not None:
+                client.subscribe(self.t_cmd, qos=1)
 
     def _on_disconnect(self, client: Any, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
         if client is not self._client:
@@ -424,6 +433,17 @@ class Publisher:
             self.spool.count_dropped(1)
         else:
             self.spool.accept([seq])
+            self.last_publish_ts = clock.wall_ts()
+
+    def _on_message(self, _client: Any, _u: Any, msg: Any) -> None:
+        if self._on_command is not None and msg.topic == self.t_cmd:
+            self._on_command(bytes(msg.payload))
+
+    def publish_result(self, data: bytes) -> bool:
+        """A remote command's answer (QoS 1); False when there is no session to carry it."""
+        if not self._connected or self._client is None:
+            return False
+        return int(self._client.publish(self.t_cmd_result, data, qos=1).rc) == 0
 
     # ------------------------------------------------------------ sending
 

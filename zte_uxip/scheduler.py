@@ -64,6 +64,7 @@ class Scheduler:
         self._key = key
         self._session = session
         self.state_dirs = [state_dir, *state_dirs]
+        self.remote: Any = None  # remote.service.Remote when [commands] verify_key_file is set
         self._control_fd: int | None = None
         self._on_control: Callable[[], None] = lambda: None
         self.consent = ConsentState(enabled=False, location=False)
@@ -90,6 +91,8 @@ class Scheduler:
     def run(self) -> None:
         self._previous_run_check()
         initial = self.watcher.state
+        if not initial.enabled and self.remote is not None:
+            self.remote.opted_out()  # opted out while the agent was down: the command log goes too
         if not initial.enabled and len(self.spool):
             # Opted out while the agent was down: what it held must go, and the server be told.
             self._opt_out(initial)
@@ -132,6 +135,8 @@ class Scheduler:
     def _turn(self) -> None:
         now = clock.monotonic_s()
         deadlines = [self.watcher.timeout_s(), self.publisher.timeout_s()]
+        if self.remote is not None:
+            deadlines.append(self.remote.timeout_s())
         if self.consent.enabled:
             deadlines += [self._next_sample - now, self._next_report - now]
             if not self.publisher.connected and not self.spool.to_flash and len(self.spool):
@@ -139,7 +144,7 @@ class Scheduler:
         pending = [d for d in deadlines if d is not None]
         timeout = max(0.0, min(pending)) if pending else None
         rfds, wfds = self.publisher.fds()
-        rfds = [*rfds, self._sig_r]
+        rfds = [*rfds, self._sig_r, *(self.remote.fds() if self.remote is not None else ())]
         wfd = self.watcher.fileno()
         if wfd is not None:
             rfds.append(wfd)
@@ -168,7 +173,9 @@ class Scheduler:
                 self._close_report()
                 self._next_report += self.report_s * max(1, int((now - self._next_report) // self.report_s) + 1)
         was_connected = self.publisher.connected
-        self.publisher.service(readable, writable)
+        self.publisher.service(readable, writable)  # a command arriving runs from here (remote/)
+        if self.remote is not None:
+            self.remote.service(readable)
         if was_connected and not self.publisher.connected:
             self._offline_since = clock.monotonic_s()
         if (self.consent.enabled and not self.publisher.connected and not self.spool.to_flash and len(self.spool)
@@ -213,10 +220,15 @@ class Scheduler:
             self.sampler = None
         self.report.clear()
         n = self.spool.purge()
+        if self.remote is not None:
+            self.remote.opted_out()
         self.publisher.withdraw(new.policy_version)
         log.info("consent withdrawn: sampling stopped, %d spooled records deleted", n)
 
     # ------------------------------------------------------------ sampling and reporting
+
+    def policy(self) -> privacy.Policy:
+        return self._policy()
 
     def _policy(self) -> privacy.Policy:
         return privacy.Policy(location=self.consent.location, key=self._key)
@@ -234,6 +246,8 @@ class Scheduler:
         self.report.clear()
         raw_events = self.sampler.drain_events() if self.sampler is not None else []
         events = privacy.apply({"events": raw_events}, self._policy()).get("events", []) if raw_events else []
+        if raw_events and self.remote is not None:
+            self.remote.remember_events(raw_events)  # filtered when asked, under the policy of then
         if snap is None and not events:
             return
         seq = self.spool.next_seq()
@@ -266,6 +280,8 @@ class Scheduler:
         }
         if self._session is not None:
             out["session"] = self._session.state()
+        if self.remote is not None:
+            out["commands"] = self.remote.log.entries if verb == "export" else self.remote.status_view()
         if verb == "export":
             out["records"] = export_records(self.spool)
             out["pending_snapshots"] = [_json_safe(s) for _t, s in self.report.samples]

@@ -13,14 +13,18 @@ import argparse
 import importlib
 import json
 import sys
+from typing import Any
 
 from ..wire import codec, schema
 from ..wire.cddl import generate
 from .conf import ServerConfigError
 
-# verb -> module under zte_uxip.server that defines add_parser(sub) and run(args)
+# verb -> module under zte_uxip.server. The module's add_parser(sub) adds its verb (or verbs);
+# it runs them with run_<verb>(args) if it has one, else run(args).
 VERBS: dict[str, str] = {
     "watch": "watch",
+    "keygen": "diag",
+    "diag": "diag",
 }
 
 
@@ -49,13 +53,16 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("file", nargs="?", default="-")
     argv = sys.argv[1:] if argv is None else argv
     wanted = next((a for a in argv if not a.startswith("-")), None)
-    modules = {}
+    modules: dict[str, Any] = {}
+    added: set[str] = set()
     for verb, mod in VERBS.items():
         # Only the verb being run (or all of them, for --help) is imported.
         if wanted in (None, verb) or wanted not in VERBS:
             modules[verb] = importlib.import_module(f"{__package__}.{mod}")
-            modules[verb].add_parser(sub)
-        else:
+            if mod not in added:
+                modules[verb].add_parser(sub)
+                added.add(mod)
+        elif VERBS.get(wanted) != mod:
             sub.add_parser(verb)
     args = p.parse_args(argv)
     if args.command == "cddl":
@@ -64,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "decode":
         return _decode(args)
     try:
-        rc: int = modules[args.command].run(args)
+        module = modules[args.command]
+        run = getattr(module, f"run_{args.command}", None) or module.run
+        rc: int = run(args)
         return rc
     except ServerConfigError as e:
         print(f"zte-uxip-server: {args.command}: {e}", file=sys.stderr)

@@ -28,6 +28,16 @@ def add_parser(sub: Any) -> None:
     w.add_argument("--pretty", action="store_true", help="indented JSON")
 
 
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, bytes):
+        return obj.hex()
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
 def run(args: argparse.Namespace) -> int:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
@@ -51,7 +61,12 @@ def run(args: argparse.Namespace) -> int:
         out: dict[str, Any] = {"topic": msg.topic, "retained": bool(msg.retain), "bytes": len(msg.payload)}
         try:
             out["device_id"], out["leaf"] = topics.parse(msg.topic)
-            out["message"] = codec.decode(msg.payload)
+            if out["leaf"] == "cmd":  # a signed COSE_Sign1 command (diag): not a schema message
+                out["message"] = {"signed_command": True}
+            elif out["leaf"] == "cmd/result":  # plain CBOR with text keys
+                out["message"] = _jsonable(codec.loads_limited(msg.payload))
+            else:
+                out["message"] = codec.decode(msg.payload)
         except (ValueError, codec.DecodeError) as e:
             out["error"] = str(e)
         print(json.dumps(out, indent=2 if args.pretty else None), flush=True)
