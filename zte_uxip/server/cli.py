@@ -21,6 +21,8 @@ from .conf import ServerConfigError
 # verb -> module under zte_uxip.server that defines add_parser(sub) and run(args)
 VERBS: dict[str, str] = {
     "watch": "watch",
+    "diagnose": "diagnose",
+    "console": "console.serve",
 }
 
 
