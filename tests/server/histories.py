@@ -290,6 +290,15 @@ def hostile(device_id: str = "hostile-01", text: str = HOSTILE[0], **kw: Any) ->
         ], **kw)
 
 
+def hostile_mix(device_id: str = "hostile-mix-01", **kw: Any) -> History:
+    """Every hostile string at once, one per field (for the browser: none may run)."""
+    h = hostile(device_id, text=HOSTILE[1], **kw)
+    h.device = {"manufacturer": HOSTILE[0], "model": HOSTILE[4], "hw_type": HOSTILE[3], "sw_version": HOSTILE[2],
+                "agent_version": HOSTILE[1], "policy_version": HOSTILE[3]}
+    h.events.append({"type": "wifi_driver_error", "ts": h.now - 900, "cause": HOSTILE[0][:32], "iface": HOSTILE[4]})
+    return h
+
+
 RULE_SCENARIOS: dict[str, Callable[..., History]] = {
     "wan_drops": poor_radio_drops,
     "drops_poor_radio": poor_radio_drops,

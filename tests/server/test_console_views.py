@@ -165,7 +165,7 @@ def test_audit_log_filters_by_device(client, flaky):
     client.get(f"/devices/{DEV}/")
     client.get("/devices/other-01/")
     page = client.get(f"/audit/?device={DEV}").content.decode()
-    assert f"device page, 7d" in page and "other-01" not in page.split("<tbody>")[1]
+    assert "device page, 7d" in page and "other-01" not in page.split("<tbody>")[1]
 
 
 def test_admin_manages_users(client, db):

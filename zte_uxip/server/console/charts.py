@@ -19,8 +19,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from .series import Series
 
-W, H = 760, 190
-L, R, T, B = 60, 14, 28, 24
+W, H = 760, 220
+L, R, T, B = 52, 62, 28, 24
 PW, PH = W - L - R, H - T - B
 
 BLUE, ORANGE, GREEN, PURPLE, GREY, RED = "#1f5fa8", "#d9730d", "#2e8b3d", "#7b3fa0", "#888888", "#c8102e"
@@ -54,6 +54,7 @@ class Chart:
     bands: Sequence[tuple[float, float, str, str]] = ()
     y_ticks: Sequence[float] | None = None
     fmt: Callable[[float], str] = lambda v: f"{v:g}"
+    drop_key: str = ""  # the drop's field-data value to mark on this chart
 
 
 def _nice_max(v: float) -> float:
@@ -105,26 +106,40 @@ class _Svg:
             x = self.x(t)
             self.add(f'<line x1="{x:.1f}" y1="{T}" x2="{x:.1f}" y2="{base + 4}" stroke="#ddd" stroke-width="1"/>')
             self.text(x, base + 16, lab, "middle", "tick")
-        self.text(L + PW, base + 16, "UTC", "end", "tick unit")
+        self.text(L + PW + 6, base + 16, "UTC", "start", "tick unit")
 
-    def drops(self) -> None:
+    def drops(self, y: Callable[[float], float] | None = None, key: str = "") -> None:
+        """Each drop: a faint line through the plot, a tick above it, and with ``key`` a dot at the
+        value the device recorded at the moment of the drop (its field data)."""
+        faint = "0.5" if len(self.s.drops) <= 40 else "0.2"
         for d in self.s.drops:
             x = self.x(d["ts"])
             self.add(f'<line x1="{x:.1f}" y1="{T}" x2="{x:.1f}" y2="{T + self.ph}" stroke="{DROP}" '
-                     f'stroke-width="1.2" stroke-dasharray="3 2" opacity="0.8"/>')
+                     f'stroke-width="1" opacity="{faint}"/>')
+            self.add(f'<line x1="{x:.1f}" y1="{T - 6}" x2="{x:.1f}" y2="{T}" stroke="{DROP}" stroke-width="1.5"/>')
+        if y is None or not key:
+            return
+        for d in self.s.drops:
+            v = d.get(key)
+            if isinstance(v, int | float):
+                self.add(f'<circle cx="{self.x(d["ts"]):.1f}" cy="{y(float(v)):.1f}" r="3.2" fill="{DROP}" '
+                         'stroke="#fff" stroke-width="0.8"/>')
 
     def legend(self, items: list[tuple[str, str, str]]) -> None:
         """(label, colour, kind: line|box|dash) left to right above the plot."""
         x = L
         for label, colour, kind in items:
-            if kind == "box":
+            if kind == "dot":
+                self.add(f'<line x1="{x}" y1="13" x2="{x + 16}" y2="13" stroke="{colour}" stroke-width="1" '
+                         f'opacity="0.5"/><circle cx="{x + 8}" cy="13" r="3.2" fill="{colour}"/>')
+            elif kind == "box":
                 self.add(f'<rect x="{x}" y="7" width="12" height="12" fill="{colour}" '
                          'stroke="#999" stroke-width="0.5"/>')
             else:
                 dash = ' stroke-dasharray="3 2"' if kind == "dash" else ""
                 self.add(f'<line x1="{x}" y1="13" x2="{x + 16}" y2="13" stroke="{colour}" stroke-width="2.5"{dash}/>')
             self.text(x + 20, 17, label, cls="legend")
-            x += 28 + int(len(label) * 6.6)
+            x += 30 + int(len(label) * 7.0)
 
     def done(self) -> SafeString:
         self.parts.append("</svg>")
@@ -161,7 +176,7 @@ def line_chart(s: Series, c: Chart) -> SafeString:
         y1, y2 = y(hi), y(lo)
         svg.add(f'<rect x="{L}" y="{y1:.1f}" width="{PW}" height="{max(0.0, y2 - y1):.1f}" fill="{fill}"/>')
     for lo, hi, _, lab in c.bands:
-        svg.text(L + PW - 4, y((max(lo, c.y_min) + min(hi, c.y_max)) / 2) + 4, lab, "end", "band")
+        svg.text(L + PW + 4, y((max(lo, c.y_min) + min(hi, c.y_max)) / 2) + 4, lab, "start", "band")
     ticks = c.y_ticks or [c.y_min + span * i / 4 for i in range(5)]
     for v in ticks:
         svg.add(f'<line x1="{L - 4}" y1="{y(v):.1f}" x2="{L + PW}" y2="{y(v):.1f}" stroke="#e4e4e4" stroke-width="1"/>')
@@ -182,11 +197,14 @@ def line_chart(s: Series, c: Chart) -> SafeString:
             pts = " ".join(f"{svg.x(px):.1f},{y(py):.1f}" for px, py in seg)
             svg.add(f'<polyline points="{pts}" fill="none" stroke="{ln.colour}" stroke-width="{ln.width}"'
                     f' stroke-linejoin="round"{dash}/>')
+    if c.drop_key:
+        svg.drops(y, c.drop_key)
     if not drawn:
         svg.text(L + PW / 2, T + PH / 2, "no data in this period", "middle", "nodata")
     legend = [(ln.label, ln.colour, "dash" if ln.dash else "line") for ln in c.lines]
     if s.drops:
-        legend.append((f"WAN drop ({len(s.drops)})", DROP, "dash"))
+        legend.append((f"WAN drop ({len(s.drops)})" + (", value at the drop" if c.drop_key else ""), DROP,
+                       "dot" if c.drop_key else "line"))
     svg.legend(legend)
     return svg.done()
 
@@ -210,12 +228,12 @@ def wan_strip(s: Series) -> SafeString:
     if not s.rows:
         svg.text(L + PW / 2, T + ph / 2 + 4, "no data in this period", "middle", "nodata")
     svg.legend([("up", GREEN, "box"), ("partly down", ORANGE, "box"), ("down", RED, "box"),
-                ("no data", "#f1f1f1", "box"), (f"WAN drop ({len(s.drops)})", DROP, "dash")])
+                ("no data", "#f1f1f1", "box"), (f"WAN drop ({len(s.drops)})", DROP, "line")])
     return svg.done()
 
 
 def _rate_fmt(mbit: float) -> str:
-    return f"{mbit:g}"
+    return f"{mbit:.3g}"
 
 
 def all_charts(s: Series) -> list[tuple[str, SafeString]]:
@@ -223,27 +241,32 @@ def all_charts(s: Series) -> list[tuple[str, SafeString]]:
         return max([float(r[k]) for r in s.rows for k in keys if r.get(k) is not None] or [0.0])
 
     rate_max = _nice_max(peak("rx", "tx") / 1e6)
-    clients_max = max(4.0, _nice_max(peak("clients", *(f"r{i}" for i in range(len(s.radios))))))
+    rate_ticks = [rate_max * i / 5 for i in range(6)]
+    clients_max = max(5.0, _nice_max(peak("clients", *(f"r{i}" for i in range(len(s.radios))))))
+    step = max(1, int(clients_max // 5))
+    clients_max = float(step * math.ceil(clients_max / step))
+    client_ticks = [float(v) for v in range(0, int(clients_max) + 1, step)]
     radio_lines = [Line(name, RADIO_COLOURS[i % len(RADIO_COLOURS)], f"r{i}") for i, name in enumerate(s.radios)]
     if not radio_lines:
         radio_lines = [Line("all radios", BLUE, "clients")]
     return [
         ("Signal: RSRP", line_chart(s, Chart(
-            "RSRP", "dBm", -140, -44,
+            "RSRP", "dBm", -130, -60,
             [Line("RSRP average", BLUE, "rsrp"), Line("RSRP worst", PURPLE, "rsrp_min", width=1.2)],
-            RSRP_BANDS, [-140, -120, -110, -100, -90, -80, -60]))),
+            RSRP_BANDS, [-130, -120, -110, -100, -90, -80, -70, -60], drop_key="rsrp_dbm"))),
         ("Signal: SINR", line_chart(s, Chart(
             "SINR", "dB", -20, 40,
             [Line("SINR average", BLUE, "sinr"), Line("SINR worst", PURPLE, "sinr_min", width=1.2)],
-            SINR_BANDS, [-20, -10, 0, 10, 20, 30, 40]))),
+            SINR_BANDS, [-20, -10, 0, 10, 20, 30, 40], drop_key="sinr_db"))),
         ("WAN up/down", wan_strip(s)),
         ("Throughput", line_chart(s, Chart(
             "Throughput", "Mbit/s", 0, rate_max,
-            [Line("download", BLUE, "rx", 1e-6), Line("upload", ORANGE, "tx", 1e-6)], fmt=_rate_fmt))),
+            [Line("download", BLUE, "rx", 1e-6), Line("upload", ORANGE, "tx", 1e-6)], y_ticks=rate_ticks,
+            fmt=_rate_fmt))),
         ("CPU and memory", line_chart(s, Chart(
             "CPU and memory", "%", 0, 100, [Line("CPU", ORANGE, "cpu"), Line("memory used", PURPLE, "mem")],
             y_ticks=[0, 25, 50, 75, 90, 100]))),
         ("Wi-Fi clients per radio", line_chart(s, Chart(
-            "Wi-Fi clients", "clients", 0, clients_max, radio_lines))),
+            "Wi-Fi clients", "clients", 0, clients_max, radio_lines, y_ticks=client_ticks))),
     ]
 

@@ -15,6 +15,7 @@ from django.db.models import Avg, Case, Count, ExpressionWrapper, F, FloatField,
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
+from ..store.diagnosis import radio_at
 from ..store.models import Device, Event, Sample
 
 # range key -> (span, bucket); about 300 buckets each
@@ -25,6 +26,7 @@ RANGES: dict[str, tuple[int, int]] = {
 }
 DEFAULT_RANGE = "7d"
 MAX_RADIOS = 4
+MAX_DROPS = 2000  # marks per chart; the newest win
 # A radio's name comes from the device: only plain interface names become JSON paths.
 _IFACE = re.compile(r"[A-Za-z0-9_.-]{1,15}")
 
@@ -36,7 +38,7 @@ class Series:
     bucket_s: int
     rows: list[dict[str, Any]]  # one per bucket with data, in time order; "t" = bucket middle
     radios: list[str]
-    drops: list[dict[str, Any]]  # wan_down events in the range: ts, duration_s, cause
+    drops: list[dict[str, Any]]  # wan_down events in the range: ts, duration_s, cause, rsrp_dbm, sinr_db
 
 
 def radios_of(device: Device) -> list[str]:
@@ -75,6 +77,11 @@ def load(device: Device, range_key: str, now: int) -> Series:
     for r in qs:
         r["t"] = r["b"] * bucket + bucket // 2
         rows.append(r)
-    drops = list(Event.objects.filter(device=device, kind="wan_down", ts__gte=start, ts__lt=end)
-                 .order_by("ts").values("ts", "duration_s", "cause"))
+    drops = []
+    for d in (Event.objects.filter(device=device, kind="wan_down", ts__gte=start, ts__lt=end)
+              .order_by("-ts").values("ts", "duration_s", "cause", "snapshot")[:MAX_DROPS]):
+        radio = radio_at(d.pop("snapshot"))  # the signal at the moment of the drop
+        d["rsrp_dbm"], d["sinr_db"] = radio.get("rsrp_dbm"), radio.get("sinr_db")
+        drops.append(d)
+    drops.reverse()
     return Series(start, end, bucket, rows, radios, drops)

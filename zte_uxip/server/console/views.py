@@ -18,8 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from ..commands.models import Command
-from ..store.diagnosis import _radio_at as radio_at
-from ..store.diagnosis import diagnose, poor_radio
+from ..store.diagnosis import diagnose, poor_radio, radio_at
 from ..store.models import AuditEntry, Device, Event, Tombstone
 from . import audit, charts, series
 from .roles import perms, require

@@ -72,7 +72,7 @@ def device_state(device: Device, now: int, offline_after_s: int) -> str:
     return device.state
 
 
-def _radio_at(snapshot: Any) -> dict[str, Any]:
+def radio_at(snapshot: Any) -> dict[str, Any]:
     """The cellular field data at an event (values only, nothing invented)."""
     cell = snapshot.get("cellular") if isinstance(snapshot, dict) else None
     if not isinstance(cell, dict):
@@ -162,7 +162,7 @@ class _Rules:
         days = max(1.0, (self.now - max(self.start, first)) / 86400)
         per_day = len(drops) / days
         causes = Counter(d["cause"] or "unknown" for d in drops)
-        radios = [(d, _radio_at(d["snapshot"])) for d in drops]
+        radios = [(d, radio_at(d["snapshot"])) for d in drops]
         poor = [(d, r) for d, r in radios if poor_radio(r)]
         if per_day > NORMAL_DROPS_PER_DAY:
             breakdown = ", ".join(f"{c} {n}" for c, n in causes.most_common())
@@ -246,7 +246,7 @@ class _Rules:
                 f"{len(det_drops)} WAN drops caused by it).",
                 [*({"ts": h["first"], "samples_detached": h["detached"]} for h in det),
                  *({"ts": d["ts"], "cause": "modem_detached", "duration_s": d["duration_s"],
-                    **_radio_at(d["snapshot"])} for d in det_drops)],
+                    **radio_at(d["snapshot"])} for d in det_drops)],
                 "Run the `modem` diagnostic; check the APN and the data plan; a modem firmware update may be due.",
             )
 
