@@ -9,7 +9,7 @@ import pytest
 from server import histories
 
 from zte_uxip.server import cli
-from zte_uxip.server.store.diagnosis import POOR_RSRP_DBM, diagnose
+from zte_uxip.server.console.diagnosis import POOR_RSRP_DBM, diagnose
 
 # What each recorded history must produce: exactly these codes, the rule's own at this severity.
 EXPECTED = {

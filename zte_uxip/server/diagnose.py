@@ -1,6 +1,6 @@
 """`zte-uxip-server diagnose DEVICE [--json]`: the device page's findings, on the command line.
 
-The rules are ``store.diagnosis`` (shared with the console). Reading a device's data is an
+The rules are ``console.diagnosis`` (shared with the console). Reading a device's data is an
 access like any other: it leaves an audit entry (the operator's login name, from ``cli``).
 Device-sent text is printed with control characters replaced, so it cannot drive the terminal.
 """
@@ -38,7 +38,7 @@ def _when(ts: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     cfg = common.store_setup(args)
-    from .store.diagnosis import diagnose
+    from .console.diagnosis import diagnose
     from .store.models import AuditEntry
 
     d = diagnose(args.device, offline_after_s=cfg.console.offline_after_s)

@@ -18,9 +18,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from ..commands.models import Command
-from ..store.diagnosis import diagnose, poor_radio, radio_at
 from ..store.models import AuditEntry, Device, Event, Tombstone
 from . import audit, charts, series
+from .diagnosis import diagnose, poor_radio, radio_at
 from .roles import perms, require
 
 MAX_LIST = 200
@@ -59,7 +59,7 @@ def devices(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(device_id__icontains=q)
     rows = list(qs.order_by("-last_seen_ts")[:MAX_LIST])
     now = _now()
-    from ..store.diagnosis import device_state
+    from .diagnosis import device_state
 
     for d in rows:
         d.shown_state = device_state(d, now, _cfg().console.offline_after_s)

@@ -6,8 +6,8 @@ a WAN drop the radio at the moment of the drop, from the event's field data) and
 next (``next_step``). The overall ``health`` follows OpenWISP's ok/problem/critical; ``score``
 (0..100) is a uCentral-style sanity number. Thresholds live here as named constants.
 
-The samples are read in one SQL query grouped by hour (integer division of ``ts``), so a month of
-one-minute data costs one index range scan, not a Python loop over every row.
+The samples are read as hourly buckets re-aggregated from the five-minute rollups (rollup.py), so
+a week of one-minute data costs 2,016 rollup rows, not a Python loop over every sample.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.db.models import Avg, Count, ExpressionWrapper, F, IntegerField, Max, Min, Q, Value
-
-from .models import Device, Event, Sample, Tombstone
+from ..store.models import Device, Event, Tombstone
+from . import rollup
 
 WINDOW_S = 7 * 86400            # what the rules look at, ending now
 NORMAL_DROPS_PER_DAY = 2.0      # above this the WAN drops "more than normal"
@@ -37,7 +36,6 @@ MAX_EVIDENCE = 10               # rows of evidence per finding
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 HEALTH_BY_SEVERITY = {"critical": "critical", "warning": "problem"}
-NO_SERVICE = ("not_registered", "searching")
 
 
 @dataclass
@@ -91,20 +89,12 @@ def poor_radio(radio: dict[str, Any]) -> bool:
     return (rsrp is not None and rsrp < POOR_RSRP_DBM) or (sinr is not None and sinr < POOR_SINR_DB)
 
 
-def _hourly(device: Device, start: int) -> list[dict[str, Any]]:
-    hour = ExpressionWrapper(F("ts") / Value(3600), output_field=IntegerField())
-    return list(
-        Sample.objects.filter(device=device, ts__gte=start)
-        .annotate(h=hour).values("h")
-        .annotate(
-            n=Count("id"), cpu=Avg("cpu_pct"), mem=Avg("mem_used_pct"),
-            denied=Count("id", filter=Q(registration="denied")),
-            no_service=Count("id", filter=Q(registration__in=NO_SERVICE)),
-            roaming=Count("id", filter=Q(roaming=True)),
-            detached=Count("id", filter=Q(attached=False)),
-            first=Min("ts"), last=Max("ts"),
-        ).order_by("h")
-    )
+def _hourly(device: Device, start: int, now: int) -> list[dict[str, Any]]:
+    rollup.update(device)
+    rows = rollup.buckets(device, start - start % 3600, now + 1, 3600)
+    for r in rows:
+        r["h"] = r["b"]
+    return rows
 
 
 def _longest_run(hours: list[dict[str, Any]], key: str, bar: float) -> tuple[int, dict[str, Any] | None, float]:
@@ -147,7 +137,7 @@ class _Rules:
         self.events: dict[str, list[dict[str, Any]]] = {}
         for r in rows:
             self.events.setdefault(r["kind"], []).append(r)
-        self.hours = _hourly(device, self.start)
+        self.hours = _hourly(device, self.start, now)
         self.samples = sum(h["n"] for h in self.hours)
 
     def add(self, code: str, severity: str, summary: str, evidence: list[dict[str, Any]], next_step: str) -> None:
