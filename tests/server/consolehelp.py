@@ -8,12 +8,12 @@ from typing import Any
 PASSWORD = "correct horse battery staple"
 
 
-def make_user(username: str, role: str | None) -> Any:
+def make_user(username: str, role: str | None, password: str = PASSWORD) -> Any:
     from django.contrib.auth.models import Group, User
 
     for name in ("support", "privacy", "admin"):
         Group.objects.get_or_create(name=name)
-    u = User.objects.create_user(username, password=PASSWORD)
+    u = User.objects.create_user(username, password=password)
     if role:
         u.groups.add(Group.objects.get(name=role))
     return u

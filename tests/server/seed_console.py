@@ -21,13 +21,14 @@ from zte_uxip.server import boot, conf  # noqa: E402
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--config", required=True)
-    p.add_argument("--user", action="append", default=[], help="NAME:ROLE (password: consolehelp.PASSWORD)")
+    p.add_argument("--user", action="append", default=[], help="NAME:ROLE")
+    p.add_argument("--password", default=consolehelp.PASSWORD, help="for every --user")
     p.add_argument("scenarios", nargs="*")
     args = p.parse_args()
     boot.setup(conf.load(args.config))
     for spec in args.user:
         name, _, role = spec.partition(":")
-        consolehelp.make_user(name, role)
+        consolehelp.make_user(name, role, args.password)
     for spec in args.scenarios:
         name, *rest = spec.split(":")
         kw = {}
