@@ -117,6 +117,10 @@ def _longest_run(hours: list[dict[str, Any]], key: str, bar: float) -> tuple[int
     return best, best_start, best_peak
 
 
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
 def _fmt_bytes(n: Any) -> str:
     v = _num(n)
     return "?" if v is None else f"{v / 1e9:.2f} GB"
@@ -169,7 +173,7 @@ class _Rules:
                        "operator's core network for this subscriber; run the `link` and `modem` diagnostics.")
             self.add(
                 "wan_drops", "critical" if per_day > CRITICAL_DROPS_PER_DAY else "warning",
-                f"The WAN dropped {len(drops)} times in {days:.0f} days ({per_day:.1f} per day; normal is at most "
+                f"The WAN dropped {_times(len(drops))} in {days:.0f} days ({per_day:.1f} per day; normal is at most "
                 f"{NORMAL_DROPS_PER_DAY:.0f}). Causes: {breakdown}. {len(poor)} of {len(drops)} at poor signal.",
                 [{"ts": worst_day * 86400, "what": "worst day", "drops": worst_n},
                  *({"ts": d["ts"], "cause": d["cause"] or "unknown", "duration_s": d["duration_s"], **r}
@@ -267,7 +271,7 @@ class _Rules:
         if restarts:
             self.add(
                 "unexpected_restarts", "critical" if len(restarts) >= 3 else "warning",
-                f"The router restarted unexpectedly {len(restarts)} times (power loss, crash or watchdog).",
+                f"The router restarted unexpectedly {_times(len(restarts))} (power loss, crash or watchdog).",
                 [{"ts": e["ts"], "previous_uptime_s": (e["fields"] or {}).get("previous_uptime_s")} for e in restarts],
                 "Ask about power cuts and the power supply; check for overheating; if it recurs at a steady "
                 "uptime, update the firmware.",
@@ -276,7 +280,7 @@ class _Rules:
         if drv:
             self.add(
                 "wifi_driver_error", "warning",
-                f"The Wi-Fi driver failed {len(drv)} times (interface vanished or firmware restarted).",
+                f"The Wi-Fi driver failed {_times(len(drv))} (interface vanished or firmware restarted).",
                 [{"ts": e["ts"], "iface": (e["fields"] or {}).get("iface"), "cause": e["cause"] or None,
                   "count": (e["fields"] or {}).get("count")} for e in drv],
                 "Restart the router once; if it recurs, update the firmware or replace the unit.",
@@ -295,7 +299,7 @@ class _Rules:
             self.add(
                 "wifi_short_range", "warning" if len(short) >= 3 else "info",
                 f"Wi-Fi clients are far from the router: their median signal stayed below the floor "
-                f"{len(short)} times.",
+                f"{_times(len(short))}.",
                 [{"ts": e["ts"], "iface": (e["fields"] or {}).get("iface"),
                   "signal_dbm_median": (e["fields"] or {}).get("signal_dbm_median"),
                   "floor_dbm": (e["fields"] or {}).get("floor_dbm")} for e in short],
