@@ -270,3 +270,21 @@ def test_security_headers(client, flaky):
     css = client.get("/static/console.css")
     assert css.status_code == 200 and b".health-critical" in b"".join(css.streaming_content)
     assert client.get("/static/../urls.py").status_code == 404
+
+
+def test_sign_out_is_a_post(client, flaky):
+    login(client, "support")
+    assert client.get("/logout/").status_code == 405
+    r = client.post("/logout/")
+    assert r.status_code == 302 and r["Location"] == "/login/"
+    assert client.get("/devices/")["Location"].startswith("/login/")
+
+
+def test_console_verb_refuses_a_bad_listen_with_one_line(tmp_path, capsys):
+    from zte_uxip.server import cli
+
+    cfg = tmp_path / "server.toml"
+    cfg.write_text('[console]\nlisten = "nohostport"\n')
+    assert cli.main(["console", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "console.listen: 'nohostport' is not HOST:PORT" in err
