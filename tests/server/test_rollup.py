@@ -49,3 +49,15 @@ def test_erase_and_retention_take_the_rollups(db):
     assert rollup.delete_before(oldest + 3600) == 6  # one sample every 10 min
     erase_device(d.device_id, username="pat")
     assert not SampleRollup.objects.exists()
+
+
+def test_odd_radio_maps_do_not_break_the_rollup(db):
+    d = histories.build(histories.healthy(days=0.01))
+    b = Batch.objects.filter(device=d).first()
+    t = Sample.objects.filter(device=d).order_by("ts").first().ts
+    for v in (["wlan0"], {"wlan0": "7"}, {"wlan0": True}, {"wlan0": None}, "text", {"x" * 80: 9}, {"wlan1": 2.5}):
+        Sample.objects.create(device=d, batch=b, ts=t, wifi_clients_by_radio=v)
+    rollup.update(d)
+    r = SampleRollup.objects.get(device=d, bucket_ts=t - t % rollup.BUCKET_S)
+    assert r.clients_by_radio["x" * 32] == 9  # names cut to 32 characters
+    assert r.clients_by_radio["wlan0"] <= 4 and isinstance(r.clients_by_radio["wlan1"], int)  # never "7", True, 2.5

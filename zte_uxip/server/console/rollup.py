@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, ExpressionWrapper, F, IntegerField, Max, Min, Q, Sum, Value
 
 from ..store.models import Device, Sample
@@ -25,6 +25,38 @@ NO_SERVICE = ("not_registered", "searching")
 
 def _bucket_expr(field: str, size: int) -> ExpressionWrapper:
     return ExpressionWrapper(F(field) / Value(size), output_field=IntegerField())
+
+
+# Wi-Fi clients per radio: the JSON map's keys are the device's radio names, so the maximum per
+# bucket and radio needs the database's JSON table function (json_each / jsonb_each); only
+# integer values count, and a value that is not a map counts as an empty one.
+_RADIO_SQL = {
+    "sqlite": (
+        "SELECT s.ts / {b}, j.key, MAX(j.value) FROM {t} s, "
+        "json_each(CASE WHEN json_type(s.wifi_clients_by_radio) = 'object' THEN s.wifi_clients_by_radio "
+        "ELSE '{{}}' END) j WHERE s.device_id = %s AND s.ts >= %s AND s.ts < %s "
+        "AND s.wifi_clients_by_radio IS NOT NULL AND j.type = 'integer' GROUP BY 1, 2"
+    ),
+    "postgresql": (
+        "SELECT s.ts / {b}, j.key, MAX((j.value #>> '{{}}')::numeric) FROM {t} s CROSS JOIN LATERAL "
+        "jsonb_each(CASE WHEN jsonb_typeof(s.wifi_clients_by_radio) = 'object' THEN s.wifi_clients_by_radio "
+        "ELSE '{{}}'::jsonb END) j WHERE s.device_id = %s AND s.ts >= %s AND s.ts < %s "
+        "AND s.wifi_clients_by_radio IS NOT NULL AND jsonb_typeof(j.value) = 'number' "
+        "AND (j.value #>> '{{}}') ~ '^[0-9]{{1,9}}$' GROUP BY 1, 2"
+    ),
+}
+
+
+def _radio_max(device: Device, lo_ts: int, hi_ts: int) -> dict[int, dict[str, int]]:
+    sql = _RADIO_SQL[connection.vendor].format(b=BUCKET_S, t=Sample._meta.db_table)
+    out: dict[int, dict[str, int]] = {}
+    with connection.cursor() as cur:
+        cur.execute(sql, [device.pk, lo_ts, hi_ts])
+        for b, name, n in cur.fetchall():
+            if isinstance(name, str) and n is not None:
+                cur_b = out.setdefault(int(b), {})
+                cur_b[name[:32]] = max(int(n), cur_b.get(name[:32], 0))
+    return out
 
 
 def _recompute(device: Device, lo_ts: int, hi_ts: int) -> int:
@@ -47,14 +79,7 @@ def _recompute(device: Device, lo_ts: int, hi_ts: int) -> int:
             first_ts=Min("ts"), last_ts=Max("ts"),
         )
     )
-    radios: dict[int, dict[str, int]] = {}
-    for ts, by_radio in span.filter(wifi_clients_by_radio__isnull=False).values_list("ts", "wifi_clients_by_radio"):
-        if not isinstance(by_radio, dict):
-            continue
-        cur = radios.setdefault(ts // BUCKET_S, {})
-        for name, n in by_radio.items():
-            if isinstance(n, int) and not isinstance(n, bool) and isinstance(name, str):
-                cur[name[:32]] = max(n, cur.get(name[:32], n))
+    radios = _radio_max(device, lo * BUCKET_S, (hi + 1) * BUCKET_S)
     objs = []
     for r in rows:
         b = r.pop("b")
