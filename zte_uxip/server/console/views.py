@@ -20,7 +20,7 @@ from django.urls import reverse
 from ..commands.models import Command
 from ..store.models import AuditEntry, Device, Event, Tombstone
 from . import audit, charts, series
-from .diagnosis import diagnose, poor_radio, radio_at
+from .diagnosis import device_state, diagnose, poor_radio, radio_at
 from .roles import perms, require
 
 MAX_LIST = 200
@@ -59,8 +59,6 @@ def devices(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(device_id__icontains=q)
     rows = list(qs.order_by("-last_seen_ts")[:MAX_LIST])
     now = _now()
-    from .diagnosis import device_state
-
     for d in rows:
         d.shown_state = device_state(d, now, _cfg().console.offline_after_s)
     withdrawn = list(Tombstone.objects.filter(device_id__icontains=q)[:20]) if q else []
