@@ -4,7 +4,9 @@ A local mosquitto with mutual TLS (a test CA made on the fly, a per-device ACL),
 (`zte-uxip run`) sampling this machine, and `zte-uxip-server watch` printing every decoded
 batch and status. Near the end the owner opts out (`zte-uxip disable`) and the server sees the
 retained `consent_withdrawn` status and nothing more. Ctrl-C stops everything it started; it
-also ends by itself after DEMO_SECONDS (default 40).
+also ends by itself after DEMO_SECONDS (default 40). Beside it, the support console
+(scripts/demo_console.py) serves recorded device histories; its URL and a login are printed, and
+an interactive run keeps it up until Ctrl-C.
 
 The modem: DEMO_MODEM (a SPEC such as `at:/dev/ttyUSB2`), else the simulated AT modem of
 tests/modemsim.py when it is there (DEMO_DIALECT picks its dialect), else `none`.
@@ -89,7 +91,13 @@ def main() -> int:
     DEMO.mkdir(mode=0o700)
     procs: list[subprocess.Popen[bytes]] = []
     broker = Mosquitto(DEMO / "broker")
+    console = None
     try:
+        # --- the support console (scripts/demo_console.py): its own store, recorded histories, gunicorn
+        from demo_console import DemoConsole
+
+        console = DemoConsole(DEMO / "console", procs).start()
+        # --- end of the console block
         broker.start()
         say(f"mosquitto with mutual TLS on 127.0.0.1:{broker.port} (log: {broker.log})")
         # The device id is the pseudonym of this machine's base MAC under the device secret;
@@ -161,11 +169,23 @@ verify_key_file = "{command_key}.pub"
         status = json.loads(subprocess.run([str(BIN / "zte-uxip"), "status", "--config", str(config)],
                                            capture_output=True, text=True).stdout or "{}")
         say(f"after the opt-out: consent {status.get('consent')}, spool {status.get('spool')}")
+        if console is not None:  # the console block, continued
+            if console.ready.wait(45):
+                say(f"support console: {console.url}  (log in as {console.user} / {console.password}; "
+                    f"open the device flaky-radio-01)")
+                if sys.stdin.isatty():
+                    say("the console stays up until Ctrl-C")
+                    while True:
+                        time.sleep(1)
+            else:
+                say(f"support console not started: {console.error or 'timed out'}")
         return 0
     except KeyboardInterrupt:
         say("Ctrl-C")
         return 130
     finally:
+        if console is not None:
+            console.stop()
         for p in reversed(procs):
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)

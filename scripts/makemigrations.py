@@ -11,4 +11,4 @@ boot.configure(conf.from_dict({"store": {"url": f"sqlite:///{tmp}/db.sqlite3"},
 
 from django.core.management import call_command  # noqa: E402  (after settings exist)
 
-call_command("makemigrations", "store", "commands", *sys.argv[1:])
+call_command("makemigrations", "store", "commands", "console", *sys.argv[1:])

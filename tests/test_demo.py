@@ -22,6 +22,7 @@ def test_demo_runs_the_whole_loop_and_stops_everything():
     assert '"leaf": "telemetry"' in out and '"seq": 1' in out
     assert '"state": "consent_withdrawn"' in out
     assert " snapshot: ok in " in out and '"leaf": "cmd/result"' in out  # the remote diagnostic round trip
+    assert "support console: http://127.0.0.1:" in out and "log in as demo / " in out
     assert out.rstrip().endswith("stopped everything it started")
     assert "Traceback" not in r.stderr
     left = []

@@ -25,6 +25,8 @@ VERBS: dict[str, str] = {
     "watch": "watch",
     "keygen": "diag",
     "diag": "diag",
+    "diagnose": "diagnose",
+    "console": "console.serve",
 }
 
 
