@@ -21,6 +21,7 @@ from .conf import ServerConfigError
 # verb -> module under zte_uxip.server that defines add_parser(sub) and run(args)
 VERBS: dict[str, str] = {
     "watch": "watch",
+    "ingest": "ingest",
 }
 
 

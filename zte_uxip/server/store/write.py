@@ -381,7 +381,8 @@ class _Txn:
         if not rows:
             return
         Batch.objects.bulk_create(rows)
-        samples, events = [], []
+        samples: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
         for a, b in zip(kept, rows, strict=True):
             samples.extend((b.device_id, b.pk, *s) for s in a.samples)
             events.extend((b.device_id, b.pk, *e) for e in a.events)
