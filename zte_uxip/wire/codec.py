@@ -128,27 +128,69 @@ def _scalar_from_wire(f: Field, value: Any, path: str) -> Any:
     return value
 
 
+_TABLES: dict[int, tuple[tuple[Field, ...], dict[int, tuple[Field, str, Kind, int]]]] = {}
+_SHORT_STR = MAX_STR_BYTES // 4  # this many code points cannot exceed the byte limit in UTF-8
+
+
+def _table(fields: tuple[Field, ...]) -> dict[int, tuple[Field, str, Kind, int]]:
+    """key -> (field, name, kind, scale), built once per field tuple: the decoder's hot loop
+    (a server decodes thousands of batches a second) looks each key up once."""
+    hit = _TABLES.get(id(fields))
+    if hit is not None and hit[0] is fields:
+        return hit[1]
+    if len(_TABLES) > 4096:  # tuples made on the fly (tests): keep the cache bounded
+        _TABLES.clear()
+    table = {f.key: (f, f.name, f.kind, f.scale) for f in fields}
+    _TABLES[id(fields)] = (fields, table)
+    return table
+
+
 def from_wire(fields: tuple[Field, ...], m: Any, path: str = "") -> Json:
     """Integer-keyed dict -> JSON-named dict, checking every key and type."""
     if not isinstance(m, dict):
         raise DecodeError(f"{path or 'message'}: expected a map, got {_describe(m)}")
-    by_key = {f.key: f for f in fields}
+    table = _table(fields)
     out: Json = {}
     for key, value in m.items():
-        f = by_key.get(key) if type(key) is int else None
-        if f is None:
+        ent = table.get(key) if type(key) is int else None
+        if ent is None:
             raise DecodeError(f"{path or 'message'}: unknown key {key!r}")
-        p = f"{path}{f.name}"
-        if f.kind is Kind.MAP:
-            out[f.name] = from_wire(f.children, value, p + ".")
-        elif f.kind is Kind.LIST:
+        f, name, k, scale = ent
+        tv = type(value)
+        # Fast paths for valid values of the common kinds; anything else takes the full check.
+        if k is Kind.UINT:
+            if tv is int and 0 <= value <= UINT64_MAX:
+                out[name] = value
+                continue
+        elif k is Kind.FIXED:
+            if tv is int and INT64_MIN <= value <= UINT64_MAX:
+                out[name] = value / scale
+                continue
+        elif k is Kind.STR:
+            if tv is str and len(value) <= _SHORT_STR:
+                out[name] = value
+                continue
+        elif k is Kind.INT:
+            if tv is int and INT64_MIN <= value <= UINT64_MAX:
+                out[name] = value
+                continue
+        elif k is Kind.BOOL:
+            if tv is bool:
+                out[name] = value
+                continue
+        elif k is Kind.MAP:
+            out[name] = from_wire(f.children, value, f"{path}{name}.")
+            continue
+        elif k is Kind.LIST:
+            p = f"{path}{name}"
             if not isinstance(value, list):
                 raise DecodeError(f"{p}: expected a list, got {_describe(value)}")
             if len(value) > MAX_LIST_ITEMS:
                 raise DecodeError(f"{p}: more than {MAX_LIST_ITEMS} items")
-            out[f.name] = [from_wire(f.children, item, f"{p}[{i}].") for i, item in enumerate(value)]
-        else:
-            out[f.name] = _scalar_from_wire(f, value, p)
+            children = f.children
+            out[name] = [from_wire(children, item, f"{p}[{i}].") for i, item in enumerate(value)]
+            continue
+        out[name] = _scalar_from_wire(f, value, f"{path}{name}")
     return out
 
 

@@ -30,6 +30,7 @@ location.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Iterable, Sequence
@@ -175,6 +176,8 @@ SAMPLE_COLUMNS = (
     "rssi_dbm", "rsrp_dbm", "rsrq_db", "sinr_db", "cell_id", "tac", "wifi_clients", "wifi_clients_by_radio",
 )
 EVENT_COLUMNS = ("kind", "ts", "duration_s", "cause", "fields", "snapshot")
+BATCH_COLUMNS = ("device_id", "seq", "received_ts", "sampled_ts", "snapshots", "consent_enabled", "consent_location",
+                 "policy_version", "dropped_total", "region", "cbor")
 
 
 def sample_facts(snap: dict[str, Any], *, location: bool) -> tuple[Any, ...]:
@@ -357,7 +360,7 @@ class _Txn:
         pks = {self.devices[a.msg.device_id].pk for a in accepted}
         seqs = {a.seq for a in accepted}
         have = set(Batch.objects.filter(device_id__in=pks, seq__in=seqs).values_list("device_id", "seq"))
-        rows: list[Batch] = []
+        rows: list[tuple[Any, ...]] = []
         kept: list[_Accepted] = []
         for a in accepted:
             dev = self.devices[a.msg.device_id]
@@ -367,12 +370,11 @@ class _Txn:
                 continue
             have.add(key)
             consent = a.batch.get("consent") or {}
-            rows.append(Batch(
-                device_id=dev.pk, seq=a.seq, received_ts=a.msg.received_ts, sampled_ts=a.sampled_ts,
-                snapshots=len(a.batch["snapshots"]), consent_enabled=consent.get("enabled") is not False,
-                consent_location=consent.get("location") is not False,
-                policy_version=_text(consent.get("policy_version"), 64),
-                dropped_total=_int(a.batch.get("dropped_total"), 0) or 0, region=self.region, cbor=a.msg.payload,
+            rows.append((
+                dev.pk, a.seq, a.msg.received_ts, a.sampled_ts, len(a.batch["snapshots"]),
+                consent.get("enabled") is not False, consent.get("location") is not False,
+                _text(consent.get("policy_version"), 64), _int(a.batch.get("dropped_total"), 0) or 0,
+                self.region, a.msg.payload,
             ))
             kept.append(a)
             self._update_device(dev, a)
@@ -380,14 +382,18 @@ class _Txn:
             outcomes[a.index] = STORED
         if not rows:
             return
-        Batch.objects.bulk_create(rows)
+        _insert(Batch, BATCH_COLUMNS, rows)
+        # The new rows' ids, by their unique key (one indexed query; no reliance on RETURNING order).
+        ids = {(d, q): i for i, d, q in Batch.objects.filter(
+            device_id__in={r[0] for r in rows}, seq__in={r[1] for r in rows}).values_list("id", "device_id", "seq")}
         samples: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
-        for a, b in zip(kept, rows, strict=True):
-            samples.extend((b.device_id, b.pk, *s) for s in a.samples)
-            events.extend((b.device_id, b.pk, *e) for e in a.events)
-        _insert(Sample, SAMPLE_COLUMNS, samples, json_columns=("wifi_clients_by_radio",))
-        _insert(Event, EVENT_COLUMNS, events, json_columns=("fields", "snapshot"))
+        for a, r in zip(kept, rows, strict=True):
+            dev_pk, batch_pk = r[0], ids[(r[0], r[1])]
+            samples.extend((dev_pk, batch_pk, *s) for s in a.samples)
+            events.extend((dev_pk, batch_pk, *e) for e in a.events)
+        _insert(Sample, ("device_id", "batch_id", *SAMPLE_COLUMNS), samples, json_columns=("wifi_clients_by_radio",))
+        _insert(Event, ("device_id", "batch_id", *EVENT_COLUMNS), events, json_columns=("fields", "snapshot"))
 
     @staticmethod
     def _update_device(dev: Device, a: _Accepted) -> None:
@@ -460,18 +466,23 @@ class _Txn:
         self.dirty.clear()
 
 
-def _insert(model: Any, columns: Sequence[str], rows: list[tuple[Any, ...]], json_columns: Sequence[str]) -> None:
+def _json_adapter() -> Any:
+    """Python value -> what the driver stores in a JSON column (jsonb on PostgreSQL, text on SQLite)."""
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        return lambda v: None if v is None else Jsonb(v)
+    return lambda v: None if v is None else json.dumps(v, separators=(",", ":"))
+
+
+def _insert(model: Any, names: Sequence[str], rows: list[tuple[Any, ...]], json_columns: Sequence[str] = ()) -> None:
     """executemany INSERT: a model instance per row costs more than the row itself at this rate."""
     if not rows:
         return
-    names = ("device_id", "batch_id", *columns)
     json_at = [names.index(c) for c in json_columns]
-    prep = {i: model._meta.get_field(names[i]) for i in json_at}
     if json_at:
-        rows = [
-            tuple(prep[i].get_db_prep_value(v, connection) if i in prep else v for i, v in enumerate(r))
-            for r in rows
-        ]
+        adapt = _json_adapter()
+        rows = [tuple(adapt(v) if i in json_at else v for i, v in enumerate(r)) for r in rows]
     table = connection.ops.quote_name(model._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(n) for n in names)
     marks = ", ".join(["%s"] * len(names))
