@@ -466,13 +466,16 @@ class _Txn:
         self.dirty.clear()
 
 
-def _json_adapter() -> Any:
-    """Python value -> what the driver stores in a JSON column (jsonb on PostgreSQL, text on SQLite)."""
-    if connection.vendor == "postgresql":
-        from psycopg.types.json import Jsonb
+def _with_json(row: tuple[Any, ...], at: Sequence[int]) -> tuple[Any, ...]:
+    """JSON columns as text: SQLite stores it so, PostgreSQL's COPY parses it into jsonb."""
+    out = list(row)
+    for i in at:
+        if out[i] is not None:
+            out[i] = _dumps(out[i])
+    return tuple(out)
 
-        return lambda v: None if v is None else Jsonb(v)
-    return lambda v: None if v is None else json.dumps(v, separators=(",", ":"))
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _insert(model: Any, names: Sequence[str], rows: list[tuple[Any, ...]], json_columns: Sequence[str] = ()) -> None:
@@ -481,10 +484,17 @@ def _insert(model: Any, names: Sequence[str], rows: list[tuple[Any, ...]], json_
         return
     json_at = [names.index(c) for c in json_columns]
     if json_at:
-        adapt = _json_adapter()
-        rows = [tuple(adapt(v) if i in json_at else v for i, v in enumerate(r)) for r in rows]
+        rows = [_with_json(r, json_at) for r in rows]
     table = connection.ops.quote_name(model._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(n) for n in names)
+    if connection.vendor == "postgresql":
+        # COPY: the bulk path PostgreSQL is built for (rows streamed, no per-row statement).
+        connection.ensure_connection()
+        with connection.connection.cursor() as cur, cur.copy(
+                f"COPY {table} ({cols}) FROM STDIN") as copy:  # noqa: S608 (names are ours)
+            for r in rows:
+                copy.write_row(r)
+        return
     marks = ", ".join(["%s"] * len(names))
     with connection.cursor() as cur:
         cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # noqa: S608 (names are ours)
