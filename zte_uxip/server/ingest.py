@@ -36,7 +36,7 @@ from . import common, conf
 
 LEAVES = ("telemetry", "status", "cmd/result")
 RECEIVE_MAXIMUM = 2000  # unacknowledged messages the broker may have in flight to one worker
-MAX_PER_TRANSACTION = 2000
+MAX_PER_TRANSACTION = 500  # ~0.5 s of decoding and writing: nothing waits long for its commit
 MAX_SLOTS = 256
 RETRY_MAX_S = 30.0
 
@@ -321,8 +321,7 @@ class Ingest:
             except queue.Empty:
                 break
         if items and self.intake.connected.is_set():
-            self.stop.clear()  # the final write may retry briefly
-            self.write(items)
+            self.write(items)  # one attempt (stop is set): on database trouble they are redelivered later
         self.intake.stop()
         _log(self.summary.line() + " (stopped)")
         return 0
