@@ -383,7 +383,62 @@ def _decode_snapshots(f: Field, raw: Any) -> list[Json]:
     prev: Wire | None = None
     for i, item in enumerate(raw):
         path = f"snapshots[{i}]."
-        full = item if prev is None else apply_diff(f.children, prev, item, path)
-        out.append(from_wire(f.children, full, path))
+        if prev is None:
+            full = item
+            out.append(from_wire(f.children, full, path))
+        else:
+            full = apply_diff(f.children, prev, item, path)
+            out.append(_from_wire_changed(f.children, full, item, out[-1], path))
         prev = full
     return out
+
+
+def _from_wire_changed(fields: tuple[Field, ...], full: Wire, d: Wire, prev_json: Json, path: str) -> Json:
+    """``from_wire(fields, full)`` for ``full = apply_diff(fields, prev, d)``, given
+    ``prev_json = from_wire(fields, prev)``: what the diff did not touch is the same object as in
+    ``prev`` and was checked there, so only the diff's keys are converted and the rest is copied
+    from ``prev_json`` — a snapshot changes a few dozen of its fields from one to the next. Same
+    output and key order as converting ``full``; an invalid value fails with the same error
+    (if the diff holds several, the first in the diff's order is named)."""
+    table = _table(fields)
+    out = dict(prev_json)  # apply_diff keeps prev's key order, updates in place, appends new keys
+    changed = set()
+    for key, dv in d.items():
+        f, name, k, scale = table[key]  # apply_diff checked every key of the diff
+        changed.add(name)
+        if dv is None:
+            out.pop(name, None)
+            continue
+        value = full[key]
+        if type(value) is int:  # the usual change: a counter, a rate, a level (fast paths of from_wire)
+            if k is Kind.UINT and 0 <= value <= UINT64_MAX:
+                out[name] = value
+                continue
+            if k is Kind.FIXED and INT64_MIN <= value <= UINT64_MAX:
+                out[name] = value / scale
+                continue
+        pj = prev_json.get(name)
+        if k is Kind.MAP and pj is not None and value is not dv:
+            out[name] = _from_wire_changed(f.children, value, dv, pj, f"{path}{name}.")
+        elif k is Kind.LIST and pj is not None and value is not dv:
+            # the same length as before: each item is apply_diff(previous item, dv[i])
+            p = f"{path}{name}"
+            out[name] = [
+                _from_wire_changed(f.children, item, di, pi, f"{p}[{i}].")
+                for i, (item, di, pi) in enumerate(zip(value, dv, pj, strict=True))
+            ]
+        else:  # new, replaced, or a scalar: converted and checked as from_wire does
+            out[name] = from_wire(fields, {key: value}, path)[name]
+    for name, v in out.items():
+        if name not in changed and type(v) in (dict, list):
+            out[name] = _copy_json(v)  # each snapshot owns its maps and lists
+    return out
+
+
+def _copy_json(v: Any) -> Any:
+    """A deep copy of a decoded value (each snapshot owns its maps and lists)."""
+    if type(v) is dict:
+        return {k: _copy_json(x) for k, x in v.items()}
+    if type(v) is list:
+        return [_copy_json(x) for x in v]
+    return v
