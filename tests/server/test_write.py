@@ -193,6 +193,12 @@ def test_withdrawal_erases_and_late_batches_do_not_resurrect(db):
     assert w(status("zx-w", "consent_withdrawn", withdrawn_at)) == ["duplicate"]
     assert AuditEntry.objects.filter(device_id="zx-w").count() == 1
 
+    # Nor do a status or a command answer from before it bring the device back.
+    assert w(status("zx-w", "offline", withdrawn_at - 5)) == ["rejected:withdrawn"]
+    late_answer = cbor2.dumps({"id": bytes(range(16)), "status": "ok", "result": {}})
+    assert w(Message("zx-w", "cmd/result", late_answer, NOW)) == ["rejected:withdrawn"]
+    assert not Device.objects.exists() and not Command.objects.exists()
+
     # The owner opts in again: data collected after the withdrawal is stored as new.
     again = encoded("zx-w", 7, ts0=withdrawn_at + 60)
     assert w(tele("zx-w", again)) == ["stored"]

@@ -17,7 +17,9 @@ retained messages after that: **a batch whose data was collected at or before th
 own clock) is never stored** — it is rejected as ``withdrawn``, whatever its seq and however
 late it comes, so a redelivered or spooled batch cannot bring erased data back. Data collected
 after the withdrawal (the owner opted in again) is stored as new. A withdrawal status at or
-before the tombstone's time is a redelivery of one already applied and erases nothing more.
+before the tombstone's time is a redelivery of one already applied and erases nothing more;
+any other status from before it (a will, a late retained ``online``) and an answer to a
+command the erase removed are rejected as ``withdrawn`` too.
 Status updates apply only if their ``ts`` is not older than the last one applied, so a stale
 retained ``offline`` cannot overwrite a newer ``online``.
 
@@ -313,6 +315,8 @@ def _check_result(msg: Message) -> dict[str, Any] | str:
 def _store_result(msg: Message, r: dict[str, Any]) -> str:
     cmd = Command.objects.select_for_update().filter(command_id=r["command_id"]).first()
     if cmd is None:
+        if Tombstone.objects.filter(device_id=msg.device_id).exists():
+            return rejected("withdrawn")  # a late answer must not bring an erased device back
         Command.objects.create(command_id=r["command_id"], device_id=msg.device_id, verb="", status=r["status"],
                                result=r["result"], reason=r["reason"], answered_ts=msg.received_ts)
         return COMMAND
@@ -434,6 +438,8 @@ class _Txn:
                          policy_version=policy or (dev.policy_version if dev else ""), region=self.region)
             self.tombstones[msg.device_id] = ts
             return WITHDRAWN
+        if self.tombstones.get(msg.device_id, -1) >= ts:
+            return rejected("withdrawn")  # from before the withdrawal (a will, a late retained status)
         dev = self.devices.get(msg.device_id)
         if dev is not None and dev.state_ts is not None and ts < dev.state_ts:
             return STATUS  # stale (a late or retained message): newer state already applied
