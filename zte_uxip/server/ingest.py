@@ -228,12 +228,16 @@ class Ingest:
         delay = 1.0
         while True:
             try:
-                done = iter(write_many(real, region=self.cfg.region))
-                outcomes = [next(done) if m is not None else rejected("bad_topic") for m in msgs]
-                break
-            except IntegrityError:
-                # A race with another worker (a device created twice): one message per transaction.
-                outcomes = [self._write_alone(m) for m in msgs]
+                try:
+                    done = iter(write_many(real, region=self.cfg.region))
+                    outcomes = [next(done) if m is not None else rejected("bad_topic") for m in msgs]
+                except IntegrityError:
+                    # A race with another worker (a device created twice): one message per transaction.
+                    outcomes = [self._write_alone(m) for m in msgs]
+                except DatabaseError:
+                    raise
+                except Exception:  # noqa: BLE001 - a message the write path cannot handle: find it, go on
+                    outcomes = [self._write_alone(m) for m in msgs]
                 break
             except DatabaseError as e:
                 # Nothing was committed; nothing is acknowledged; the same messages are written again.
@@ -247,7 +251,7 @@ class Ingest:
             self.summary.add(outcome)
 
     def _write_alone(self, m: Any) -> str:
-        from django.db import IntegrityError
+        from django.db import DatabaseError, IntegrityError
 
         from .store.write import rejected, write_many
 
@@ -258,6 +262,12 @@ class Ingest:
                 return write_many([m], region=self.cfg.region)[0]
             except IntegrityError:
                 continue
+            except DatabaseError:
+                raise  # the database, not this message: the caller retries them all
+            except Exception as e:  # noqa: BLE001 - one line and the next message, never a crash loop
+                _log(f"{m.device_id}/{m.leaf}: cannot be stored ({type(e).__name__}: "
+                     f"{' '.join(str(e).split())[:120]}); dropped")
+                return rejected("store_error")
         _log(f"{m.device_id}/{m.leaf}: refused by the store's constraints; dropped")
         return rejected("store_error")
 
