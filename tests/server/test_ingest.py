@@ -237,12 +237,13 @@ def test_spoofed_and_undecodable_payloads_are_counted_and_ingest_keeps_running(t
         assert wait_for(lambda: any("rejected=4" in s for s in w.summaries()), 20), w.text()
         assert w.proc.poll() is None  # still running
         dev.publish("telemetry", encoded("zx-a", 2)).wait_for_publish(10)
-        assert wait_for(lambda: len(stored(store_url, BATCH_KEYS)) == 2)
+        dev.publish("telemetry", encoded("zx-a", 1)).wait_for_publish(10)  # resent, as after a lost PUBACK
+        assert wait_for(lambda: any("duplicate=1" in s for s in w.summaries()), 20), w.text()
     finally:
         dev.close()
         w.stop()
     line = w.summaries()[-1]
-    assert "stored=2" in line
+    assert "stored=2 duplicate=1" in line
     assert "rejected=4 (device_mismatch=1 not_a_result=1 oversized=1 undecodable=1)" in line
     assert sorted(stored(store_url, BATCH_KEYS)) == [("zx-a", 1), ("zx-a", 2)]
     assert "Traceback" not in w.text()
