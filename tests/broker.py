@@ -104,7 +104,8 @@ class Mosquitto:
     """One broker process owned by the caller (stopped by its pid, never by name)."""
 
     def __init__(self, dir: Path, *, server_hosts: tuple[str, ...] = ("127.0.0.1", "localhost"),
-                 server_expired: bool = False, port: int | None = None) -> None:
+                 server_expired: bool = False, port: int | None = None,
+                 extra_conf: tuple[str, ...] = (), extra_acl: str = "") -> None:
         self.dir = dir
         dir.mkdir(parents=True, exist_ok=True)
         self.ca = CA(dir / "pki")
@@ -116,7 +117,7 @@ class Mosquitto:
         acl.write_text(
             f"user {SERVER_USER}\ntopic read uxip/v1/#\ntopic write uxip/v1/+/cmd\n\n"
             "pattern readwrite uxip/v1/%u/telemetry\npattern readwrite uxip/v1/%u/status\n"
-            "pattern read uxip/v1/%u/cmd\npattern write uxip/v1/%u/cmd/result\n"
+            "pattern read uxip/v1/%u/cmd\npattern write uxip/v1/%u/cmd/result\n" + extra_acl
         )
         lines = [
             "per_listener_settings false",
@@ -128,6 +129,7 @@ class Mosquitto:
             "log_timestamp true",
             "log_timestamp_format %H:%M:%S",
             f"acl_file {acl}",
+            *extra_conf,
             f"listener {self.port} 127.0.0.1",
             f"cafile {self.ca.pem}",
             f"certfile {self.server.cert}",

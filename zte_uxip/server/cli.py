@@ -27,6 +27,7 @@ VERBS: dict[str, str] = {
     "diag": "diag",
     "diagnose": "diagnose",
     "console": "console.serve",
+    "ingest": "ingest",
 }
 
 

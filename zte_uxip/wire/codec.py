@@ -128,27 +128,69 @@ def _scalar_from_wire(f: Field, value: Any, path: str) -> Any:
     return value
 
 
+_TABLES: dict[int, tuple[tuple[Field, ...], dict[int, tuple[Field, str, Kind, int]]]] = {}
+_SHORT_STR = MAX_STR_BYTES // 4  # this many code points cannot exceed the byte limit in UTF-8
+
+
+def _table(fields: tuple[Field, ...]) -> dict[int, tuple[Field, str, Kind, int]]:
+    """key -> (field, name, kind, scale), built once per field tuple: the decoder's hot loop
+    (a server decodes thousands of batches a second) looks each key up once."""
+    hit = _TABLES.get(id(fields))
+    if hit is not None and hit[0] is fields:
+        return hit[1]
+    if len(_TABLES) > 4096:  # tuples made on the fly (tests): keep the cache bounded
+        _TABLES.clear()
+    table = {f.key: (f, f.name, f.kind, f.scale) for f in fields}
+    _TABLES[id(fields)] = (fields, table)
+    return table
+
+
 def from_wire(fields: tuple[Field, ...], m: Any, path: str = "") -> Json:
     """Integer-keyed dict -> JSON-named dict, checking every key and type."""
     if not isinstance(m, dict):
         raise DecodeError(f"{path or 'message'}: expected a map, got {_describe(m)}")
-    by_key = {f.key: f for f in fields}
+    table = _table(fields)
     out: Json = {}
     for key, value in m.items():
-        f = by_key.get(key) if type(key) is int else None
-        if f is None:
+        ent = table.get(key) if type(key) is int else None
+        if ent is None:
             raise DecodeError(f"{path or 'message'}: unknown key {key!r}")
-        p = f"{path}{f.name}"
-        if f.kind is Kind.MAP:
-            out[f.name] = from_wire(f.children, value, p + ".")
-        elif f.kind is Kind.LIST:
+        f, name, k, scale = ent
+        tv = type(value)
+        # Fast paths for valid values of the common kinds; anything else takes the full check.
+        if k is Kind.UINT:
+            if tv is int and 0 <= value <= UINT64_MAX:
+                out[name] = value
+                continue
+        elif k is Kind.FIXED:
+            if tv is int and INT64_MIN <= value <= UINT64_MAX:
+                out[name] = value / scale
+                continue
+        elif k is Kind.STR:
+            if tv is str and len(value) <= _SHORT_STR:
+                out[name] = value
+                continue
+        elif k is Kind.INT:
+            if tv is int and INT64_MIN <= value <= UINT64_MAX:
+                out[name] = value
+                continue
+        elif k is Kind.BOOL:
+            if tv is bool:
+                out[name] = value
+                continue
+        elif k is Kind.MAP:
+            out[name] = from_wire(f.children, value, f"{path}{name}.")
+            continue
+        elif k is Kind.LIST:
+            p = f"{path}{name}"
             if not isinstance(value, list):
                 raise DecodeError(f"{p}: expected a list, got {_describe(value)}")
             if len(value) > MAX_LIST_ITEMS:
                 raise DecodeError(f"{p}: more than {MAX_LIST_ITEMS} items")
-            out[f.name] = [from_wire(f.children, item, f"{p}[{i}].") for i, item in enumerate(value)]
-        else:
-            out[f.name] = _scalar_from_wire(f, value, p)
+            children = f.children
+            out[name] = [from_wire(children, item, f"{p}[{i}].") for i, item in enumerate(value)]
+            continue
+        out[name] = _scalar_from_wire(f, value, f"{path}{name}")
     return out
 
 
@@ -341,7 +383,62 @@ def _decode_snapshots(f: Field, raw: Any) -> list[Json]:
     prev: Wire | None = None
     for i, item in enumerate(raw):
         path = f"snapshots[{i}]."
-        full = item if prev is None else apply_diff(f.children, prev, item, path)
-        out.append(from_wire(f.children, full, path))
+        if prev is None:
+            full = item
+            out.append(from_wire(f.children, full, path))
+        else:
+            full = apply_diff(f.children, prev, item, path)
+            out.append(_from_wire_changed(f.children, full, item, out[-1], path))
         prev = full
     return out
+
+
+def _from_wire_changed(fields: tuple[Field, ...], full: Wire, d: Wire, prev_json: Json, path: str) -> Json:
+    """``from_wire(fields, full)`` for ``full = apply_diff(fields, prev, d)``, given
+    ``prev_json = from_wire(fields, prev)``: what the diff did not touch is the same object as in
+    ``prev`` and was checked there, so only the diff's keys are converted and the rest is copied
+    from ``prev_json`` — a snapshot changes a few dozen of its fields from one to the next. Same
+    output and key order as converting ``full``; an invalid value fails with the same error
+    (if the diff holds several, the first in the diff's order is named)."""
+    table = _table(fields)
+    out = dict(prev_json)  # apply_diff keeps prev's key order, updates in place, appends new keys
+    changed = set()
+    for key, dv in d.items():
+        f, name, k, scale = table[key]  # apply_diff checked every key of the diff
+        changed.add(name)
+        if dv is None:
+            out.pop(name, None)
+            continue
+        value = full[key]
+        if type(value) is int:  # the usual change: a counter, a rate, a level (fast paths of from_wire)
+            if k is Kind.UINT and 0 <= value <= UINT64_MAX:
+                out[name] = value
+                continue
+            if k is Kind.FIXED and INT64_MIN <= value <= UINT64_MAX:
+                out[name] = value / scale
+                continue
+        pj = prev_json.get(name)
+        if k is Kind.MAP and pj is not None and value is not dv:
+            out[name] = _from_wire_changed(f.children, value, dv, pj, f"{path}{name}.")
+        elif k is Kind.LIST and pj is not None and value is not dv:
+            # the same length as before: each item is apply_diff(previous item, dv[i])
+            p = f"{path}{name}"
+            out[name] = [
+                _from_wire_changed(f.children, item, di, pi, f"{p}[{i}].")
+                for i, (item, di, pi) in enumerate(zip(value, dv, pj, strict=True))
+            ]
+        else:  # new, replaced, or a scalar: converted and checked as from_wire does
+            out[name] = from_wire(fields, {key: value}, path)[name]
+    for name, v in out.items():
+        if name not in changed and type(v) in (dict, list):
+            out[name] = _copy_json(v)  # each snapshot owns its maps and lists
+    return out
+
+
+def _copy_json(v: Any) -> Any:
+    """A deep copy of a decoded value (each snapshot owns its maps and lists)."""
+    if type(v) is dict:
+        return {k: _copy_json(x) for k, x in v.items()}
+    if type(v) is list:
+        return [_copy_json(x) for x in v]
+    return v
