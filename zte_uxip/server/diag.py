@@ -20,6 +20,7 @@ from typing import Any
 
 from ..wire import codec, topics
 from . import conf, signing
+from .mqtt import jsonable, tls_context
 
 DEFAULT_CONFIG = "/etc/zte_uxip/server.toml"
 _ARG = re.compile(r"^([a-z_]{1,32})=(.*)$", re.DOTALL)
@@ -63,16 +64,6 @@ def parse_args(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, bytes):
-        return obj.hex()
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    return obj
-
-
 class _Exchange:
     """One command's round trip over one MQTT session."""
 
@@ -80,10 +71,7 @@ class _Exchange:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.load_verify_locations(cafile=cfg.ca_file)
-        ctx.load_cert_chain(cfg.cert_file, cfg.key_file)
+        ctx = tls_context(cfg.ca_file, cfg.cert_file, cfg.key_file)
         self.t_cmd, self.t_result, self.t_status = topics.cmd(device), topics.cmd_result(device), topics.status(device)
         self.answers: list[dict[str, Any]] = []
         self.device_state: str | None = None
@@ -167,7 +155,7 @@ def run_diag(args: argparse.Namespace) -> int:
                    + (f" (device status: {ex.device_state})" if ex.device_state else ""))
     else:
         out["status"] = str(got.get("status"))
-        out.update({k: _jsonable(got[k]) for k in ("result", "reason") if k in got})
+        out.update({k: jsonable(got[k]) for k in ("result", "reason") if k in got})
         out["round_trip_s"] = round_trip_s
     if args.json:
         print(json.dumps(out, indent=2))

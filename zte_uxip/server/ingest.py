@@ -33,6 +33,7 @@ from typing import Any
 
 from ..wire import topics
 from . import common, conf
+from .mqtt import tls_context as mqtt_tls
 
 LEAVES = ("telemetry", "status", "cmd/result")
 RECEIVE_MAXIMUM = 2000  # unacknowledged messages the broker may have in flight to one worker
@@ -103,14 +104,7 @@ def take_slot(cfg: conf.ServerConfig, group: str, wanted: int | None) -> tuple[i
 
 
 def tls_context(broker: conf.BrokerSection) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies the chain and the host name
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    try:
-        ctx.load_verify_locations(cafile=broker.ca_file)
-        ctx.load_cert_chain(broker.cert_file, broker.key_file)
-    except (OSError, ssl.SSLError) as e:
-        raise conf.ServerConfigError(f"broker TLS files: {' '.join(str(e).split())}") from None
-    return ctx
+    return mqtt_tls(broker.ca_file, broker.cert_file, broker.key_file)
 
 
 class Intake:

@@ -14,6 +14,8 @@ import time
 from typing import Any
 
 from ..wire import codec, topics
+from .conf import ServerConfigError
+from .mqtt import jsonable, tls_context
 
 
 def add_parser(sub: Any) -> None:
@@ -28,27 +30,14 @@ def add_parser(sub: Any) -> None:
     w.add_argument("--pretty", action="store_true", help="indented JSON")
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, bytes):
-        return obj.hex()
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    return obj
-
-
 def run(args: argparse.Namespace) -> int:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
-        ctx.load_verify_locations(cafile=args.ca)
-        ctx.load_cert_chain(args.cert, args.key)
-    except (OSError, ssl.SSLError) as e:
-        print(f"zte-uxip-server: watch: TLS files: {e}", file=sys.stderr)
+        ctx = tls_context(args.ca, args.cert, args.key)
+    except ServerConfigError as e:
+        print(f"zte-uxip-server: watch: {e}", file=sys.stderr)
         return 2
 
     def on_connect(client: Any, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
@@ -64,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             if out["leaf"] == "cmd":  # a signed COSE_Sign1 command (diag): not a schema message
                 out["message"] = {"signed_command": True}
             elif out["leaf"] == "cmd/result":  # plain CBOR with text keys
-                out["message"] = _jsonable(codec.loads_limited(msg.payload))
+                out["message"] = jsonable(codec.loads_limited(msg.payload))
             else:
                 out["message"] = codec.decode(msg.payload)
         except (ValueError, codec.DecodeError) as e:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ...wire import topics
 from .. import conf, signing
+from ..mqtt import tls_context
 from ..store.models import AuditEntry
 from .models import Command
 
@@ -42,10 +43,10 @@ def publish_once(broker: conf.BrokerSection, topic: str, payload: bytes, timeout
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_verify_locations(cafile=broker.ca_file)
-    ctx.load_cert_chain(broker.cert_file, broker.key_file)
+    try:
+        ctx = tls_context(broker.ca_file, broker.cert_file, broker.key_file)
+    except conf.ServerConfigError as e:
+        raise SendError(str(e)) from None
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"console-{secrets.token_hex(6)}", protocol=mqtt.MQTTv5)
     c.tls_set_context(ctx)
     deadline = time.monotonic() + timeout_s
