@@ -62,10 +62,10 @@ secret_file = "{dir / 'secret'}"
         self.log = dir / "agent.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> AgentRig:
+    def start(self, env: dict[str, str] | None = None) -> AgentRig:
         fh = open(self.log, "ab")
         self.proc = subprocess.Popen([str(BIN / "zte-uxip"), "run", "--config", str(self.config)],
-                                     stdout=fh, stderr=fh)
+                                     stdout=fh, stderr=fh, env=None if env is None else {**os.environ, **env})
         fh.close()
         return self
 

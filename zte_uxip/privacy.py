@@ -14,8 +14,7 @@ import hmac
 import logging
 import os
 import secrets
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .atomicfile import write_atomic
 from .wire.schema import PSEUDONYM_BYTES, SNAPSHOT, Field, Kind, Privacy
@@ -25,8 +24,7 @@ log = logging.getLogger(__name__)
 SECRET_BYTES = 32
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """What the owner's consent allows for this snapshot."""
 
     location: bool

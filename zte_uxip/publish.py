@@ -80,9 +80,14 @@ def _backoff(max_s: float) -> Callable[[int], float]:
     """Full jitter: uniform(0, min(max_s, 2**(n-1))).
 
     ``import tenacity`` pulls in asyncio and concurrent.futures (+1.7 MB RSS measured); its
-    ``wait`` module alone needs only ``tenacity._utils``, so it is loaded under a bare package.
+    ``wait`` module alone needs only ``tenacity._utils``, so it is loaded under a bare package,
+    and ``_utils``'s ``inspect`` (unused by the backoff) only on demand (see ondemand.py).
     """
     import sys
+
+    from . import ondemand
+
+    ondemand.defer("inspect")
 
     if "tenacity" not in sys.modules:
         import importlib.util
@@ -295,10 +300,14 @@ class Publisher:
         return False
 
     def _start_connect(self) -> None:
-        import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
+
+        from . import ondemand
+
+        ondemand.defer("urllib.request")  # paho's proxy support, unused here (see ondemand.py)
+        import paho.mqtt.client as mqtt
 
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.device_id, protocol=mqtt.MQTTv5)
         c.tls_set_context(self._ssl)
