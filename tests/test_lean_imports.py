@@ -16,6 +16,7 @@ from broker import Mosquitto, Subscriber, mosquitto_skip_reason
 # module -> why it must not be loaded by `run`
 KEPT_OUT = {
     "urllib.request": "paho's proxy support (zte_uxip/ondemand.py), ~1.5-3 MiB",
+    "uuid": "paho: random client ids only (zte_uxip/ondemand.py)",
     "inspect": "via dataclasses or tenacity._utils (zte_uxip/ondemand.py), ~1 MiB",
     "dataclasses": "config and records are NamedTuples or plain classes",
     "email": "pulled in by urllib.request",

@@ -4,7 +4,7 @@
   read a proxy from the environment, and only when PySocks is installed (``_get_proxy``
   returns early without it). ``urllib.request`` brings ``http.client``, ``email``, ``bz2``,
   ``lzma``, ``shutil`` and ``tempfile`` along: ~1.5–3 MiB RSS, for a feature the agent does
-  not use.
+  not use. Its ``import uuid`` serves only random client ids; the agent always sends its own.
 - tenacity's ``_utils`` (which ``tenacity.wait`` needs) runs ``import inspect`` for helpers
   the backoff never calls; ``inspect`` brings ``ast``, ``dis`` and ``tokenize``: ~1 MiB.
 

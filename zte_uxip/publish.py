@@ -306,7 +306,7 @@ class Publisher:
 
         from . import ondemand
 
-        ondemand.defer("urllib.request")  # paho's proxy support, unused here (see ondemand.py)
+        ondemand.defer("urllib.request", "uuid")  # paho: proxy support, random client ids (see ondemand.py)
         import paho.mqtt.client as mqtt
 
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.device_id, protocol=mqtt.MQTTv5)
