@@ -229,13 +229,18 @@ def first_publish_s(sub, topic: str, start) -> tuple[object, float | None]:
 
 
 def cpu_per_sample_ms(n: int = 20, spacing_s: float = 0.5) -> float:
-    """Thread CPU of one sample as the agent takes it: collectors, privacy filter, report."""
+    """Thread CPU of one sample as the agent takes it: collectors, privacy filter, report.
+    Samples are spaced (caches cool down as between real samples) and the report interval is
+    six spacings, so the rate history holds as many samples as at the default cadence."""
     from zte_uxip import privacy
     from zte_uxip.collectors import Context
+    from zte_uxip.config import BrokerConfig, Config, IntervalsConfig
     from zte_uxip.report import Report
     from zte_uxip.sampler import Sampler
 
-    sampler = Sampler.from_table(Context(modem_spec="none"))
+    cfg = Config(broker=BrokerConfig(host="unused", ca_file="", cert_file="", key_file=""),
+                 intervals=IntervalsConfig(sample_s=1, report_s=max(1, round(6 * spacing_s))))
+    sampler = Sampler.from_table(Context(config=cfg, modem_spec="none"))
     sampler.prime()
     policy = privacy.Policy(location=True, key=os.urandom(32))
     rep = Report()
@@ -319,7 +324,7 @@ def main() -> int:
         py_starts = []
         for _ in range(start_trials):
             t0 = time.monotonic()
-            subprocess.run(["python3", "-c", "pass"], check=False)
+            subprocess.run([sys.executable, "-c", "pass"], check=False)  # not a pyenv shim
             py_starts.append(round(time.monotonic() - t0, 3))
         results["first_publish_s"] = {"agent": agent_starts, "paho+tls+cbor2": ref_starts, "python3 -c pass": py_starts}
 
@@ -332,7 +337,7 @@ def main() -> int:
         rig.start()
         assert rig.proc is not None
         procs["agent"] = rig.proc
-        procs["python3"] = subprocess.Popen(["python3", "-c", "import time; time.sleep(100000)"])
+        procs["python3"] = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(100000)"])
         pair = broker.client("paho-ref")
         procs["paho+tls+cbor2"] = subprocess.Popen(
             [sys.executable, "-c", PAHO_REF, "127.0.0.1", str(broker.port), str(broker.ca.pem), str(pair.cert),

@@ -63,8 +63,19 @@ def load_or_create_secret(path: str, create: bool) -> bytes | None:
     return key
 
 
+_BY_NAME: dict[int, dict[str, Field]] = {}  # id of a registry tuple (module constants) -> its index
+
+
+def _by_name(fields: tuple[Field, ...]) -> dict[str, Field]:
+    """The fields of one map by name, built once: the filter runs on every sample."""
+    index = _BY_NAME.get(id(fields))
+    if index is None:
+        index = _BY_NAME[id(fields)] = {f.name: f for f in fields}
+    return index
+
+
 def _filter(fields: tuple[Field, ...], obj: dict[str, Any], policy: Policy, path: str) -> dict[str, Any]:
-    by_name = {f.name: f for f in fields}
+    by_name = _by_name(fields)
     out: dict[str, Any] = {}
     for name, value in obj.items():
         f = by_name.get(name)

@@ -3,8 +3,9 @@
 The agent samples every ``sample_s`` but sends one summarised snapshot per ``report_s``: the
 last sample, with what a single sample cannot show folded in (mean CPU over the report, peak
 link rates between samples, min/mean/max signal). The batch carries no ``ts`` of its own: the
-snapshot's and each event's are the ones that matter. That keeps a day at the default cadence near
-the 600 KB wire budget; per-sample batches would cost ~6x more.
+snapshot's and each event's are the ones that matter. The scheduler puts ``reports_per_batch`` of
+these in one batch (the codec sends all but the first as differences); per-sample snapshots
+would cost ~6x more.
 """
 
 from __future__ import annotations

@@ -194,12 +194,15 @@ class Scheduler:
         if new.enabled and not old.enabled:
             log.info("consent given (location %s, policy %s): sampling", "on" if new.location else "off",
                      new.policy_version or "-")
+            self.publisher.set_consent(True, new.policy_version)
+            # Start the TCP connect and TLS handshake (their own thread) before priming the
+            # collectors, so the two overlap: the first publish leaves sooner after start.
+            self.publisher.service(set(), set())
             self.sampler = self._make_sampler()
             self.sampler.prime()
             now = clock.monotonic_s()
             self._next_sample = now + self.sample_s
             self._next_report = now + self.report_s
-            self.publisher.set_consent(True, new.policy_version)
             return
         if old.location and not new.location:
             log.info("location withdrawn: location fields removed from everything held")
