@@ -205,17 +205,23 @@ def payload_groups(payload: bytes) -> dict[str, object]:
 
 def disconnect_cost(payload: bytes) -> int:
     """Bytes one WAN outage adds to a batch: its wan_down event with the field data at the drop
-    (here: the batch's own first snapshot as that field data)."""
-    from zte_uxip.report import build_batch
-    from zte_uxip.wire import codec
+    (here: the batch's own first snapshot as that field data). Built on the wire maps, so the
+    pseudonyms stay bytes; the result must still decode."""
+    import cbor2
 
-    b = codec.decode(payload)
-    field_data = {k: v for k, v in b["snapshots"][0].items() if k != "events"}
-    kw = {"device_id": b["device_id"], "seq": b["seq"], "enabled": True, "location": True, "policy_version": None,
-          "snapshots": b["snapshots"], "dropped_total": b.get("dropped_total", 0)}
-    event = {"type": "wan_down", "ts": field_data["ts"], "duration_s": 42, "cause": "carrier_lost", "iface": "wwan0",
-             "snapshot": field_data}
-    return len(build_batch(events=[event], **kw)) - len(build_batch(events=[], **kw))
+    from zte_uxip.wire import codec
+    from zte_uxip.wire.schema import BATCH, EVENT_FIELDS
+
+    m = cbor2.loads(payload)
+    key = {f.name: f.key for f in BATCH}
+    ev = {f.name: f.key for f in EVENT_FIELDS}
+    events_key = next(f.key for f in next(f for f in BATCH if f.name == "snapshots").children if f.name == "events")
+    field_data = {k: v for k, v in m[key["snapshots"]][0].items() if k != events_key}
+    event = {ev["type"]: "wan_down", ev["ts"]: 1_700_000_000, ev["duration_s"]: 42, ev["cause"]: "carrier_lost",
+             ev["iface"]: "wwan0", ev["snapshot"]: field_data}
+    with_event = cbor2.dumps({**m, key["events"]: [*m.get(key["events"], []), event]})
+    codec.decode(with_event)
+    return len(with_event) - len(payload)
 
 
 def first_publish_s(sub, topic: str, start) -> tuple[object, float | None]:
@@ -262,7 +268,7 @@ def ip_link_cpu_ms(runs: int = 5) -> float | None:
     for _ in range(runs):
         subprocess.run(["ip", "-s", "link"], capture_output=True, check=False)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / runs * 1000
+    return round((after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / runs * 1000, 3)
 
 
 def main() -> int:
@@ -391,8 +397,11 @@ def main() -> int:
                                  "mb_per_30_days": round(total_day * 30 / 1e6, 2),
                                  "reconnects_in_window": proxy.connections - conns0}
         if payloads:
-            results["batch_payload"] = payload_groups(payloads[-1])
-            results["disconnect_adds_bytes"] = disconnect_cost(payloads[-1])
+            try:
+                results["batch_payload"] = payload_groups(payloads[-1])
+                results["disconnect_adds_bytes"] = disconnect_cost(payloads[-1])
+            except Exception as e:  # an analysis bug must not cost the run's measurements
+                results["batch_payload_error"] = f"{type(e).__name__}: {e}"
         results["agent_flash_write_bytes_connected"] = table["agent"].get("disk_write_bytes")
         results["agent_connected_throughout"] = bool(status.get("connected")) and conns0 == proxy.connections
         results["cpu_per_sample_ms"] = {"agent": round(cpu_per_sample_ms(), 3),
@@ -477,6 +486,8 @@ def report(r: dict) -> None:
     for k in ("payload", "mqtt_framing", "tls_framing", "keepalive", "other", "connection_setup"):
         print(f"  {k:<18}{d[k] / 1000:>9.1f} KB")
     print(f"  {'total':<18}{w['kb_per_day']:>9.1f} KB/day = {w['mb_per_30_days']} MB per 30 days")
+    if "batch_payload_error" in r:
+        print(f"batch analysis failed: {r['batch_payload_error']}")
     if "batch_payload" in r:
         b = r["batch_payload"]
         groups = ", ".join(f"{k} {v}" for k, v in sorted(b["first_snapshot_by_group"].items(), key=lambda kv: -kv[1]))
@@ -486,6 +497,20 @@ def report(r: dict) -> None:
               f"({dgroups})")
         print(f"a WAN outage adds {r['disconnect_adds_bytes']} B to its batch (wan_down event with the field data "
               "snapshot taken at the drop), and closes that batch at its report")
+    if "batch_payload" in r and w["batches_in_window"]:
+        b = r["batch_payload"]
+        framing = (d["mqtt_framing"] + d["tls_framing"]) / (w["batches_in_window"] * 86400 / r["window_s"])
+        diff = statistics.mean(b["diff_bytes"]) if b["diff_bytes"] else 0
+        rows = []
+        for report_s, per_batch in ((60, 1), (60, 5), (60, 10), (300, 1), (60, 15)):
+            size = b["header_bytes"] + b["first_snapshot_bytes"] + (per_batch - 1) * diff + framing
+            rows.append({"report_s": report_s, "reports_per_batch": per_batch,
+                         "kb_per_day": round(86400 / (report_s * per_batch) * size / 1000, 1)})
+        r["interval_model"] = {"framing_bytes_per_batch": round(framing), "mean_diff_bytes": round(diff), "rows": rows}
+        print(f"computed from these sizes (framing {framing:.0f} B per batch, a difference {diff:.0f} B; "
+              "keepalives and set-up not included): " +
+              "; ".join(f"report {x['report_s']} s x {x['reports_per_batch']} -> {x['kb_per_day']} KB/day"
+                        for x in rows))
     cps = r["cpu_per_sample_ms"]
     print(f"CPU per sample: agent {cps['agent']} ms; one `ip -s link` run {cps['ip -s link (one run)']} ms")
     print(f"agent flash writes while connected: {r['agent_flash_write_bytes_connected']} B "
