@@ -71,7 +71,16 @@ class Report:
     def _link_rates(self, out: Json) -> None:
         """Peak rx/tx rates between consecutive samples in the report (bits/s)."""
         links = out.get("links")
-        if not isinstance(links, list) or len(self.samples) < 2:
+        if not isinstance(links, list):
+            return
+        # Only the peaks: the mean rate over a report follows from the *_total counters of
+        # consecutive snapshots, and the last sample's own rate (rx_bps/tx_bps, one 10 s slice)
+        # says little; each would cost bytes in every report's difference.
+        for link in links:
+            if isinstance(link, dict):
+                link.pop("rx_bps", None)
+                link.pop("tx_bps", None)
+        if len(self.samples) < 2:
             return
         series: dict[str, list[tuple[float, int, int]]] = {}
         for t, s in self.samples:
@@ -88,8 +97,6 @@ class Report:
                 if t1 > t0 and rx1 >= rx0 and tx1 >= tx0:  # a counter reset gives no rate
                     peaks_rx.append(int(8 * (rx1 - rx0) / (t1 - t0)))
                     peaks_tx.append(int(8 * (tx1 - tx0) / (t1 - t0)))
-            # Only the peaks: the mean rate over a report follows from the *_total counters of
-            # consecutive batches, so sending it would cost ~8 B per link per report for nothing.
             if peaks_rx:
                 link.setdefault("rx_bps_peak", max(peaks_rx))
                 link.setdefault("tx_bps_peak", max(peaks_tx))
