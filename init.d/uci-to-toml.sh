@@ -42,7 +42,7 @@ uxip_uci_to_toml() {
 	uxip_emit main device_id str
 	uxip_table broker host:str port:int ca_file:str cert_file:str key_file:str keepalive_s:int
 	uxip_table consent toggle_file:str
-	uxip_table intervals sample_s:int report_s:int
+	uxip_table intervals sample_s:int report_s:int reports_per_batch:int
 	uxip_table spool dir:str max_bytes:int persist_after_s:int
 	uxip_table state dir:str
 	uxip_table modem backend:str password_file:str

@@ -129,6 +129,7 @@ toggle_file = "{toggle}"
 [intervals]
 sample_s = {sample_s}
 report_s = {report_s}
+reports_per_batch = 1   # the demo shows every report as it happens (the default batches 5)
 [spool]
 dir = "{DEMO / 'spool'}"
 [state]

@@ -20,7 +20,7 @@ class AgentRig:
                  ca: Path | None = None, client_expired: bool = False, sample_s: int = 1, report_s: int = 2,
                  max_bytes: int = 256 * 1024, persist_after_s: int = 1800, reconnect_max_s: int = 2,
                  spool_dir: Path | None = None, enabled: str | None = "1\n", keepalive_s: int = 60,
-                 extra: str = "") -> None:
+                 reports_per_batch: int = 1, extra: str = "") -> None:
         self.dir = dir
         dir.mkdir(parents=True, exist_ok=True)
         self.broker = broker
@@ -47,6 +47,7 @@ toggle_file = "{self.toggle}"
 [intervals]
 sample_s = {sample_s}
 report_s = {report_s}
+reports_per_batch = {reports_per_batch}
 [spool]
 dir = "{self.spool_dir}"
 max_bytes = {max_bytes}
@@ -65,7 +66,7 @@ secret_file = "{dir / 'secret'}"
     def start(self, env: dict[str, str] | None = None) -> AgentRig:
         fh = open(self.log, "ab")
         self.proc = subprocess.Popen([str(BIN / "zte-uxip"), "run", "--config", str(self.config)],
-                                     stdout=fh, stderr=fh, env=env)
+                                     stdout=fh, stderr=fh, env=None if env is None else {**os.environ, **env})
         fh.close()
         return self
 

@@ -194,6 +194,7 @@ class Subscriber:
         ctx.load_verify_locations(cafile=str(broker.ca.pem))
         ctx.load_cert_chain(str(pair.cert), str(pair.key))
         self.messages: list[tuple[str, dict, bool, float]] = []  # topic, decoded, retained, monotonic time
+        self.raw: list[tuple[str, bytes, float]] = []  # topic, payload as sent, monotonic time
         self.lock = threading.Lock()
         subscribed = threading.Event()
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sub-{os.getpid()}-{time.monotonic_ns()}",
@@ -212,7 +213,9 @@ class Subscriber:
             except codec.DecodeError as e:  # kept, so a test can see it; never kills the thread
                 decoded = {"decode_error": str(e)}
             with self.lock:
-                self.messages.append((msg.topic, decoded, bool(msg.retain), time.monotonic()))
+                now = time.monotonic()
+                self.messages.append((msg.topic, decoded, bool(msg.retain), now))
+                self.raw.append((msg.topic, bytes(msg.payload), now))
 
         c.on_connect, c.on_subscribe, c.on_message = on_connect, on_subscribe, on_message
         c.connect("127.0.0.1", broker.port, keepalive=30)

@@ -7,13 +7,18 @@ from __future__ import annotations
 import select
 import socket
 import threading
+import time
 
 from broker import free_port
 
 
 class TcpProxy:
-    def __init__(self, target_port: int, port: int | None = None) -> None:
+    def __init__(self, target_port: int, port: int | None = None, capture: bool = False) -> None:
         self.target_port = target_port
+        # capture: every chunk as (connection number, "up"/"down", monotonic time, bytes), so the
+        # bench can read the TLS record headers and say where the bytes go
+        self.capture = capture
+        self.chunks: list[tuple[int, str, float, bytes]] = []
         self.port = port or free_port()
         self.bytes_up = 0  # client -> broker
         self.bytes_down = 0  # broker -> client
@@ -76,9 +81,10 @@ class TcpProxy:
             with self._lock:
                 self._pairs.append((c, u))
                 self.connections += 1
-            threading.Thread(target=self._pump, args=(c, u, stop), daemon=True).start()
+                conn = self.connections
+            threading.Thread(target=self._pump, args=(c, u, stop, conn), daemon=True).start()
 
-    def _pump(self, c: socket.socket, u: socket.socket, stop: threading.Event) -> None:
+    def _pump(self, c: socket.socket, u: socket.socket, stop: threading.Event, conn: int = 0) -> None:
         try:
             while not stop.is_set():
                 r, _, _ = select.select([c, u], [], [], 0.5)
@@ -92,6 +98,8 @@ class TcpProxy:
                             self.bytes_up += len(data)
                         else:
                             self.bytes_down += len(data)
+                        if self.capture:
+                            self.chunks.append((conn, "up" if s is c else "down", time.monotonic(), data))
         except (OSError, ValueError):
             return
         finally:

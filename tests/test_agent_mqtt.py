@@ -95,6 +95,34 @@ def test_telemetry_arrives_decodes_and_status_is_retained(tmp_path, broker, sub,
     assert "Traceback" not in rig.log_text()
 
 
+def test_batches_carry_reports_per_batch_snapshots_each_decoded_in_full(tmp_path, broker, sub, rigs):
+    rig = make_rig(rigs, tmp_path, broker, sample_s=1, report_s=1, reports_per_batch=3).start()
+    assert sub.wait(lambda: len(sub.telemetry()) >= 2, 30), rig.log_text()
+    batch = sub.telemetry()[1]
+    assert len(batch["snapshots"]) == 3
+    ts = [s["ts"] for s in batch["snapshots"]]
+    assert ts == sorted(ts)
+    for snap in batch["snapshots"]:  # the diffs on the wire decode to whole snapshots again
+        lo = next(link for link in snap["links"] if link["name"] == "lo")
+        assert {"oper", "rx_bytes_total", "tx_bytes_total", "carrier_changes_total"} <= set(lo)
+        assert snap["system"]["mem_total_kib"] > 0
+
+
+def test_reconnect_resumes_the_tls_session(tmp_path, broker, proxy, rigs):
+    """The broker issues session tickets: a reconnect sends no certificates (fewer bytes)."""
+    proxy.capture = True
+    rig = make_rig(rigs, tmp_path, _Via(broker, proxy), sample_s=1, report_s=60, reconnect_max_s=1).start()
+    assert rig.wait_log("connected to", 20), rig.log_text()
+    time.sleep(1)
+    proxy.down()
+    time.sleep(0.5)
+    proxy.up()
+    assert rig.wait_log("(TLS session resumed)", 20), rig.log_text()
+    time.sleep(1)
+    first, second = ([d for conn, _dir, _t, d in proxy.chunks if conn == n] for n in (1, 2))
+    assert sum(map(len, second)) < sum(map(len, first)) - 1000  # two certificates not sent again
+
+
 def test_outage_everything_sampled_arrives_after_it_in_order_once(tmp_path, broker, sub, proxy, rigs):
     rig = make_rig(rigs, tmp_path, _Via(broker, proxy)).start()
     assert sub.wait(lambda: len(sub.telemetry()) >= 1, 20), rig.log_text()

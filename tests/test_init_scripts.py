@@ -48,7 +48,7 @@ def test_openwrt_defaults_map_onto_a_valid_config(tmp_path):
         .replace("/etc/zte_uxip/client.pem", f"{d}/client.pem").replace("/etc/zte_uxip/client.key", f"{d}/client.key")
     cfg = config.load(_map(tmp_path, uci))
     assert cfg.broker.host == "mqtt.example.net" and cfg.broker.port == 8883
-    assert cfg.intervals.sample_s == 10 and cfg.intervals.report_s == 60
+    assert cfg.intervals.sample_s == 10 and cfg.intervals.report_s == 60 and cfg.intervals.reports_per_batch == 5
     assert cfg.consent.toggle_file == "/etc/zte_uxip/enabled" and cfg.modem.backend == "auto"
 
 

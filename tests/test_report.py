@@ -15,13 +15,15 @@ def test_summary_is_the_last_sample_with_mean_cpu_rates_peaks_and_signal_range()
     r = Report()
     r.add(0.0, snap(0, 0, 0, -100, 10.0))
     r.add(10.0, snap(10, 10_000, 1_000, -90, 20.0))  # 8000 bit/s down in this interval
-    r.add(20.0, snap(20, 12_500, 1_500, -95, 30.0))  # 2000 bit/s
+    last = snap(20, 12_500, 1_500, -95, 30.0)  # 2000 bit/s
+    last["links"][0].update(rx_bps=2000, tx_bps=400)  # the collector's rate over the last sample alone
+    r.add(20.0, last)
     s = r.summarise()
     assert s["ts"] == 1_700_000_020 and s["links"][0]["rx_bytes_total"] == 12_500
     assert s["system"]["cpu_pct"] == 20.0
     link = s["links"][0]
     assert link["rx_bps_peak"] == 8000 and link["tx_bps_peak"] == 800
-    assert "rx_bps" not in link  # the mean follows from the counters of consecutive batches
+    assert "rx_bps" not in link and "tx_bps" not in link  # the mean follows from consecutive counters
     c = s["cellular"]
     assert (c["rsrp_dbm_min"], c["rsrp_dbm_max"], c["rsrp_dbm_mean"]) == (-100, -90, -95.0)
     assert (c["sinr_db_min"], c["sinr_db_max"]) == (12.5, 12.5)

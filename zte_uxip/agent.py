@@ -58,7 +58,7 @@ def run(config_path: str, modem: str | None = None) -> int:
         device_id=device_id, sample_s=cfg.intervals.sample_s, report_s=cfg.intervals.report_s,
         persist_after_s=cfg.spool.persist_after_s, state_dir=cfg.state.dir, spool=spool, watcher=watcher,
         publisher=publisher, make_sampler=lambda: Sampler.from_table(ctx), key=key, session=session,
-        state_dirs=(cfg.state.flash_dir,),
+        state_dirs=(cfg.state.flash_dir,), reports_per_batch=cfg.intervals.reports_per_batch,
     )
     if cfg.commands.verify_key_file:
         # Remote diagnostics (remote/): PyNaCl itself loads only when the first command arrives.

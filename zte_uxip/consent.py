@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,7 @@ MAX_TOGGLE_BYTES = 4096
 _POLICY_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 
 
-@dataclass(frozen=True)
-class ConsentState:
+class ConsentState(NamedTuple):
     enabled: bool
     location: bool = True
     policy_version: str | None = None

@@ -14,8 +14,7 @@ import hmac
 import logging
 import os
 import secrets
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .atomicfile import write_atomic
 from .wire.schema import PSEUDONYM_BYTES, SNAPSHOT, Field, Kind, Privacy
@@ -25,8 +24,7 @@ log = logging.getLogger(__name__)
 SECRET_BYTES = 32
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """What the owner's consent allows for this snapshot."""
 
     location: bool
@@ -65,8 +63,19 @@ def load_or_create_secret(path: str, create: bool) -> bytes | None:
     return key
 
 
+_BY_NAME: dict[int, dict[str, Field]] = {}  # id of a registry tuple (module constants) -> its index
+
+
+def _by_name(fields: tuple[Field, ...]) -> dict[str, Field]:
+    """The fields of one map by name, built once: the filter runs on every sample."""
+    index = _BY_NAME.get(id(fields))
+    if index is None:
+        index = _BY_NAME[id(fields)] = {f.name: f for f in fields}
+    return index
+
+
 def _filter(fields: tuple[Field, ...], obj: dict[str, Any], policy: Policy, path: str) -> dict[str, Any]:
-    by_name = {f.name: f for f in fields}
+    by_name = _by_name(fields)
     out: dict[str, Any] = {}
     for name, value in obj.items():
         f = by_name.get(name)

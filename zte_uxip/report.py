@@ -3,8 +3,9 @@
 The agent samples every ``sample_s`` but sends one summarised snapshot per ``report_s``: the
 last sample, with what a single sample cannot show folded in (mean CPU over the report, peak
 link rates between samples, min/mean/max signal). The batch carries no ``ts`` of its own: the
-snapshot's and each event's are the ones that matter. That keeps a day at the default cadence near
-the 600 KB wire budget; per-sample batches would cost ~6x more.
+snapshot's and each event's are the ones that matter. The scheduler puts ``reports_per_batch`` of
+these in one batch (the codec sends all but the first as differences); per-sample snapshots
+would cost ~6x more.
 """
 
 from __future__ import annotations
@@ -70,7 +71,16 @@ class Report:
     def _link_rates(self, out: Json) -> None:
         """Peak rx/tx rates between consecutive samples in the report (bits/s)."""
         links = out.get("links")
-        if not isinstance(links, list) or len(self.samples) < 2:
+        if not isinstance(links, list):
+            return
+        # Only the peaks: the mean rate over a report follows from the *_total counters of
+        # consecutive snapshots, and the last sample's own rate (rx_bps/tx_bps, one 10 s slice)
+        # says little; each would cost bytes in every report's difference.
+        for link in links:
+            if isinstance(link, dict):
+                link.pop("rx_bps", None)
+                link.pop("tx_bps", None)
+        if len(self.samples) < 2:
             return
         series: dict[str, list[tuple[float, int, int]]] = {}
         for t, s in self.samples:
@@ -87,8 +97,6 @@ class Report:
                 if t1 > t0 and rx1 >= rx0 and tx1 >= tx0:  # a counter reset gives no rate
                     peaks_rx.append(int(8 * (rx1 - rx0) / (t1 - t0)))
                     peaks_tx.append(int(8 * (tx1 - tx0) / (t1 - t0)))
-            # Only the peaks: the mean rate over a report follows from the *_total counters of
-            # consecutive batches, so sending it would cost ~8 B per link per report for nothing.
             if peaks_rx:
                 link.setdefault("rx_bps_peak", max(peaks_rx))
                 link.setdefault("tx_bps_peak", max(peaks_tx))

@@ -18,10 +18,11 @@ from . import clock, privacy
 from .consent import ConsentState, ConsentWatcher
 from .errors import EncodeError
 from .publish import Publisher
-from .report import Report, build_batch, strip_location_payload
+from .report import Report, build_batch, strip_location_json, strip_location_payload
 from .sampler import Sampler
 from .spool import Record, Spool
 from .wire import codec
+from .wire.schema import BATCH
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class Scheduler:
         key: bytes | None,
         session: Any = None,
         state_dirs: tuple[str, ...] = (),
+        reports_per_batch: int = 1,
     ) -> None:
         self.device_id = device_id
         self.sample_s, self.report_s, self.persist_after_s = sample_s, report_s, persist_after_s
@@ -70,6 +72,10 @@ class Scheduler:
         self.consent = ConsentState(enabled=False, location=False)
         self.sampler: Sampler | None = None
         self.report = Report()
+        # The open batch: summarised reports and their events, spooled together (_close_report).
+        self.reports_per_batch = reports_per_batch
+        self.batch_snapshots: list[dict[str, Any]] = []
+        self.batch_events: list[dict[str, Any]] = []
         self._next_sample = self._next_report = 0.0
         self._offline_since = clock.monotonic_s()
         self._stop = False
@@ -117,7 +123,7 @@ class Scheduler:
 
     def _shutdown(self) -> None:
         if self.consent.enabled:
-            self._close_report()
+            self._close_report(flush=True)
         if self.sampler is not None:
             self.sampler.close()
         self.spool.shutdown()
@@ -195,20 +201,24 @@ class Scheduler:
         if new.enabled and not old.enabled:
             log.info("consent given (location %s, policy %s): sampling", "on" if new.location else "off",
                      new.policy_version or "-")
+            self.publisher.set_consent(True, new.policy_version)
+            # Start the TCP connect and TLS handshake (their own thread) before priming the
+            # collectors, so the two overlap: the first publish leaves sooner after start.
+            self.publisher.service(set(), set())
             self.sampler = self._make_sampler()
             self.sampler.prime()
             now = clock.monotonic_s()
             self._next_sample = now + self.sample_s
             self._next_report = now + self.report_s
-            self.publisher.set_consent(True, new.policy_version)
             return
         if old.location and not new.location:
             log.info("location withdrawn: location fields removed from everything held")
             self.report.strip_location()
+            strip_location_json(BATCH, {"snapshots": self.batch_snapshots, "events": self.batch_events})
             self.spool.rewrite(strip_location_payload)
         if old.policy_version != new.policy_version:
             self.consent = old
-            self._close_report()  # what was collected under the old policy says so
+            self._close_report(flush=True)  # what was collected under the old policy says so
             self.consent = new
         self.publisher.set_consent(True, new.policy_version)
 
@@ -218,7 +228,7 @@ class Scheduler:
         if self.sampler is not None:
             self.sampler.close()
             self.sampler = None
-        self.report.clear()
+        self._clear_held()
         n = self.spool.purge()
         if self.remote is not None:
             self.remote.opted_out()
@@ -241,20 +251,34 @@ class Scheduler:
         self.publisher.wan_reported_up = wan.get("up") is not False if isinstance(wan, dict) else True
         self.report.add(now, privacy.apply(snap, self._policy()))
 
-    def _close_report(self) -> None:
+    def _clear_held(self) -> None:
+        self.report.clear()
+        self.batch_snapshots, self.batch_events = [], []
+
+    def _close_report(self, flush: bool = False) -> None:
+        """One report -> one summarised snapshot in the open batch. The batch is spooled when it
+        holds ``reports_per_batch`` reports, as soon as it carries an event (a disconnect's field
+        data does not wait), or when ``flush`` (shutdown, policy change)."""
         snap = self.report.summarise()
         self.report.clear()
         raw_events = self.sampler.drain_events() if self.sampler is not None else []
-        events = privacy.apply({"events": raw_events}, self._policy()).get("events", []) if raw_events else []
-        if raw_events and self.remote is not None:
-            self.remote.remember_events(raw_events)  # filtered when asked, under the policy of then
-        if snap is None and not events:
+        if raw_events:
+            self.batch_events += privacy.apply({"events": raw_events}, self._policy()).get("events", [])
+            if self.remote is not None:
+                self.remote.remember_events(raw_events)  # filtered when asked, under the policy of then
+        if snap is not None:
+            self.batch_snapshots.append(snap)
+        if not self.batch_snapshots and not self.batch_events:
             return
+        if not (flush or self.batch_events or len(self.batch_snapshots) >= self.reports_per_batch):
+            return
+        snaps, events = self.batch_snapshots, self.batch_events
+        self.batch_snapshots, self.batch_events = [], []
         seq = self.spool.next_seq()
         try:
             payload = build_batch(
                 device_id=self.device_id, seq=seq, enabled=True, location=self.consent.location,
-                policy_version=self.consent.policy_version, snapshots=[snap] if snap else [], events=events,
+                policy_version=self.consent.policy_version, snapshots=snaps, events=events,
                 dropped_total=self.spool.dropped_total)
         except EncodeError as e:
             log.warning("report %d not encodable, skipped: %s", seq, e)
@@ -265,7 +289,7 @@ class Scheduler:
 
     def control(self, verb: str) -> dict[str, Any]:
         if verb == "purge":
-            self.report.clear()
+            self._clear_held()
             return {"purged_records": self.spool.purge()}
         out: dict[str, Any] = {
             "device_id": self.device_id,
@@ -284,7 +308,9 @@ class Scheduler:
             out["commands"] = self.remote.log.entries if verb == "export" else self.remote.status_view()
         if verb == "export":
             out["records"] = export_records(self.spool)
-            out["pending_snapshots"] = [_json_safe(s) for _t, s in self.report.samples]
+            held = [*self.batch_snapshots, *(s for _t, s in self.report.samples)]
+            out["pending_snapshots"] = [_json_safe(s) for s in held]
+            out["pending_events"] = [_json_safe(e) for e in self.batch_events]
             out["state_files"] = export_state_files(self.state_dirs)
         return out
 

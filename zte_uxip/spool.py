@@ -29,8 +29,7 @@ import re
 import struct
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from .atomicfile import write_atomic as _write_atomic
 from .errors import SpoolError
@@ -48,8 +47,7 @@ STATE_FILE = "spool.state"  # in the RAM state dir: seq high-water mark, counter
 FLASH_STATE_FILE = "seq.state"  # in the spool dir: reservation or exact high-water mark
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     seq: int
     payload: bytes
 

@@ -112,6 +112,20 @@ def test_weak_passphrase_is_an_event_with_the_verdict_only(tmp_path):
     assert len(events) == 1  # fixed: no new event
 
 
+def test_config_files_are_looked_at_once_per_report_interval(tmp_path):
+    col, events, clock = make(tmp_path)
+    col.collect()
+    assert len(events) == 1  # the weak passphrase of the starting configuration
+    conf = tmp_path / "hostapd.conf"
+    conf.write_text(conf.read_text().replace("1234567890", "password") + "\n")  # still weak
+    clock.t += 10
+    col.collect()
+    assert len(events) == 1  # a sample later: not looked at yet
+    clock.t += 50
+    col.collect()
+    assert len(events) == 2 and events[1]["reason"] == "too_short"  # within the report interval
+
+
 def test_short_range_needs_a_whole_report_interval_below_the_floor(tmp_path):
     col, events, clock = make(tmp_path, report_s=60, floor=-20, hostapd=False)  # hwsim signal: -30 dBm
     col.collect()

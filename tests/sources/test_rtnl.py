@@ -14,7 +14,7 @@ DUMP = """
 import json
 from zte_uxip.sources.rtnl import RtnlSource
 src = RtnlSource()
-print(json.dumps([l.__dict__ for l in src.links()]))
+print(json.dumps([l._asdict() for l in src.links()]))
 """
 
 PYROUTE2 = """

@@ -15,8 +15,8 @@ OURS = """
 import json
 from zte_uxip.sources.rtnl import RtnlSource
 s = RtnlSource()
-print(json.dumps({"addrs": [a.__dict__ for a in s.addrs()],
-                  "defaults": [r.__dict__ for r in s.routes() if r.is_default]}))
+print(json.dumps({"addrs": [a._asdict() for a in s.addrs()],
+                  "defaults": [r._asdict() for r in s.routes() if r.is_default]}))
 """
 
 REF = """

@@ -130,8 +130,14 @@ def build_initramfs(k: Kernel, guest: Path) -> Path:
     return out
 
 
-def run(out: Path, guest: Path | None = None, timeout_s: float = 170) -> VmResult:
-    """Boot, run the guest script with ``out`` shared writable at /mnt/vmout, power off."""
+# QEMU user networking: the guest's 10.0.2.2 is the host's loopback (a broker on 127.0.0.1).
+USER_NET = ("-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0")
+HOST_FROM_GUEST = "10.0.2.2"
+
+
+def run(out: Path, guest: Path | None = None, timeout_s: float = 170, extra_args: tuple[str, ...] = ()) -> VmResult:
+    """Boot, run the guest script with ``out`` shared writable at /mnt/vmout, power off.
+    ``extra_args`` go to QEMU (e.g. USER_NET for a network card)."""
     reason = skip_reason()
     if reason:
         raise VmUnavailable(reason)
@@ -150,6 +156,7 @@ def run(out: Path, guest: Path | None = None, timeout_s: float = 170) -> VmResul
         "-append", "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init",
         "-virtfs", "local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap",
         "-virtfs", f"local,path={out},mount_tag=vmout,security_model=passthrough",
+        *extra_args,
     ]
     t0 = time.monotonic()
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..config import Config
@@ -16,19 +15,22 @@ def _drop_event(_event: dict[str, Any]) -> None:
     return None
 
 
-@dataclass
 class Context:
-    """Shared, read-only inputs for building collectors."""
+    """Shared inputs for building collectors (a plain class: dataclasses would bring ``inspect``
+    onto the agent's run path, ~1.1 MiB RSS)."""
 
-    config: Config | None = None
-    modem_spec: str = "auto"
-    root: str = ""  # prefix for /proc, /sys, /etc: recorded trees in tests
-    emit: EventSink = _drop_event  # events go to the batch's events[]
-    links_exclude: tuple[str, ...] = ()
-    extras: dict[str, Any] = field(default_factory=dict)
-    # The agent sets this: keep state on disk (RAM state dir, and flash on shutdown/daily).
-    # `sample` leaves it False and only reads what the agent left there.
-    persist: bool = False
+    def __init__(self, config: Config | None = None, modem_spec: str = "auto", root: str = "",
+                 emit: EventSink = _drop_event, links_exclude: tuple[str, ...] = (),
+                 extras: dict[str, Any] | None = None, persist: bool = False) -> None:
+        self.config = config
+        self.modem_spec = modem_spec
+        self.root = root  # prefix for /proc, /sys, /etc: recorded trees in tests
+        self.emit = emit  # events go to the batch's events[]
+        self.links_exclude = links_exclude
+        self.extras: dict[str, Any] = {} if extras is None else extras
+        # The agent sets this: keep state on disk (RAM state dir, and flash on shutdown/daily).
+        # `sample` leaves it False and only reads what the agent left there.
+        self.persist = persist
 
 
 class Collector(Protocol):

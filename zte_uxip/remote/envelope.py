@@ -11,8 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import cbor2
 
@@ -36,8 +35,7 @@ class Refused(Exception):
         self.reason, self.cmd_id = reason, cmd_id
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     id: bytes
     device_id: str
     verb: str

@@ -15,7 +15,6 @@ import os
 import re
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from .. import clock
@@ -104,16 +103,15 @@ def parse_nslookup(name: str) -> Parse:
 # ------------------------------------------------------------------ the child process
 
 
-@dataclass
 class Job:
-    cmd_id: bytes
-    verb: str
-    args: dict[str, Any]
-    proc: Any  # subprocess.Popen[bytes]
-    parse: Parse
-    started_s: float
-    deadline_s: float
-    out: bytearray = field(default_factory=bytearray)
+    """The running tool (a plain class: dataclasses would bring ``inspect`` onto the run path)."""
+
+    def __init__(self, cmd_id: bytes, verb: str, args: dict[str, Any], proc: Any, parse: Parse,
+                 started_s: float, deadline_s: float) -> None:
+        self.cmd_id, self.verb, self.args = cmd_id, verb, args
+        self.proc = proc  # subprocess.Popen[bytes]
+        self.parse, self.started_s, self.deadline_s = parse, started_s, deadline_s
+        self.out = bytearray()
 
 
 class Runner:

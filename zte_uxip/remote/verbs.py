@@ -10,8 +10,7 @@ the tools get argument lists, never a shell.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .envelope import Refused
 
@@ -19,8 +18,7 @@ MAX_HOST_CHARS = 253
 _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(NamedTuple):
     name: str
     kind: str  # "int", "host" (name or IP literal), "name" (host name only)
     required: bool = True

@@ -15,7 +15,7 @@ from __future__ import annotations
 import errno
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import SourceError
 from .netlink import (
@@ -84,8 +84,7 @@ CHANNEL_WIDTH_MHZ = {0: 20, 1: 20, 2: 40, 3: 80, 4: 160, 5: 160, 6: 5, 7: 10,
 Requester = Callable[[int, int, bytes], list[tuple[int, bytes]]]
 
 
-@dataclass(frozen=True)
-class Interface:
+class Interface(NamedTuple):
     """One nl80211 network interface. P2P-device entries (no netdev, no ifindex) never get here."""
 
     ifindex: int
@@ -103,8 +102,7 @@ class Interface:
         return IFTYPES.get(self.iftype) if self.iftype is not None else None
 
 
-@dataclass(frozen=True)
-class Station:
+class Station(NamedTuple):
     """What the collector aggregates about one client; its MAC address is deliberately absent."""
 
     signal_dbm: int | None
@@ -113,8 +111,7 @@ class Station:
     inactive_ms: int | None
 
 
-@dataclass(frozen=True)
-class Survey:
+class Survey(NamedTuple):
     freq_mhz: int | None
     in_use: bool
     noise_dbm: int | None

@@ -7,7 +7,7 @@ Routers without a battery have no Battery entry: that is "nothing here" (None), 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import SourceError
 
@@ -15,8 +15,7 @@ EXTERNAL_TYPES = ("Mains", "USB", "USB_DCP", "USB_CDP", "USB_ACA", "USB_C", "USB
 STATUSES = ("Unknown", "Charging", "Discharging", "Not charging", "Full")
 
 
-@dataclass(frozen=True)
-class PowerState:
+class PowerState(NamedTuple):
     battery_pct: int | None
     status: str | None  # one of STATUSES
     external_power: bool | None

@@ -4,13 +4,12 @@ recorded tree."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import SourceError
 
 
-@dataclass(frozen=True)
-class CpuTimes:
+class CpuTimes(NamedTuple):
     busy_ticks: int
     total_ticks: int
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import errno
 import socket
 import struct
-from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..errors import SourceError
 from .netlink import NETLINK_ROUTE, NLM_F_DUMP, RECV_BYTES, NetlinkSocket, attr, attr_str, iter_messages, parse_attrs
@@ -86,9 +85,8 @@ _LINK_ATTRS = frozenset({IFLA_IFNAME, IFLA_MTU, IFLA_OPERSTATE, IFLA_STATS64, IF
                          IFLA_CARRIER_CHANGES})
 
 
-@dataclass(frozen=True)
-class LinkInfo:
-    index: int
+class LinkInfo(NamedTuple):
+    index: int  # type: ignore[assignment]  # the ifindex; shadows tuple.index, unused here
     name: str
     oper: str
     admin_up: bool
@@ -96,7 +94,7 @@ class LinkInfo:
     mtu: int | None
     kind: str | None
     carrier_changes_total: int | None
-    counters: dict[str, int] = field(default_factory=dict)
+    counters: dict[str, int]  # STATS64_NAMES -> value; empty when the kernel sent none
 
 
 def parse_link(payload: bytes) -> LinkInfo:
@@ -131,9 +129,8 @@ def parse_link(payload: bytes) -> LinkInfo:
     )
 
 
-@dataclass(frozen=True)
-class AddrInfo:
-    index: int
+class AddrInfo(NamedTuple):
+    index: int  # type: ignore[assignment]  # the ifindex; shadows tuple.index, unused here
     family: int
     address: str
     prefixlen: int
@@ -145,8 +142,7 @@ class AddrInfo:
         return self.scope < RT_SCOPE_LINK
 
 
-@dataclass(frozen=True)
-class RouteInfo:
+class RouteInfo(NamedTuple):
     family: int
     dst_len: int
     table: int

@@ -13,7 +13,7 @@ import glob
 import os
 import shlex
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..errors import SourceError
 
@@ -60,8 +60,7 @@ def password_weakness(password: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class IfaceSettings:
+class IfaceSettings(NamedTuple):
     """One configured SSID (UCI wifi-iface or hostapd BSS). No passphrase: only the verdict."""
 
     ifname: str | None
@@ -72,14 +71,13 @@ class IfaceSettings:
     weak_password: str | None
 
 
-@dataclass(frozen=True)
-class WirelessSettings:
+class WirelessSettings(NamedTuple):
     source: str  # "uci" or "hostapd"
     enabled: bool | None
     band_steering: bool | None
     guest_enabled: bool | None
     country: str | None
-    ifaces: tuple[IfaceSettings, ...] = field(default_factory=tuple)
+    ifaces: tuple[IfaceSettings, ...] = ()
 
 
 def _keep(opts: dict[str, str], name: str, value: str) -> None:

@@ -10,8 +10,8 @@ This module imports nothing else from the package (the server imports only ``wir
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 SCHEMA_VERSION = 1
 
@@ -59,8 +59,7 @@ I = Privacy.IDENTIFIER  # noqa: E741 - reads as the class letter used in FIELDS.
 L = Privacy.LOCATION
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     key: int
     name: str
     kind: Kind
