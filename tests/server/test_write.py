@@ -250,3 +250,17 @@ def test_hostile_command_results_are_rejected(db, payload):
 
 def test_single_write_helper(db):
     assert write(tele("zx-1", encoded("zx-1", 1)), region="eu") == "stored"
+
+
+def test_summarised_reports_get_their_wan_rate_from_the_counters(db):
+    """The agent's summarised reports carry counters and peaks but no instantaneous rate: the
+    throughput chart still gets the mean rate between consecutive snapshots of a batch."""
+    b = batch("zx-rate", 1, snapshots=3)
+    for s in b["snapshots"]:
+        for link in s["links"]:
+            link.pop("rx_bps"), link.pop("tx_bps")
+    b["snapshots"][2]["links"][3]["rx_bytes_total"] = 0  # wwan0's counter reset (driver reload)
+    assert w(tele("zx-rate", codec.encode_batch(b))) == ["stored"]
+    rates = [(s.rx_bps, s.tx_bps) for s in Sample.objects.filter(device__device_id="zx-rate").order_by("ts")]
+    # wwan0 moved 150,000 B down and 40,000 B up per 10 s sample: 120,000 and 32,000 bit/s
+    assert rates == [(None, None), (120_000, 32_000), (None, 32_000)]

@@ -182,18 +182,39 @@ BATCH_COLUMNS = ("device_id", "seq", "received_ts", "sampled_ts", "snapshots", "
                  "policy_version", "dropped_total", "region", "cbor")
 
 
-def sample_facts(snap: dict[str, Any], *, location: bool) -> tuple[Any, ...]:
-    """One snapshot's facts in SAMPLE_COLUMNS order (JSON column as a Python value)."""
+def _wan_link(snap: dict[str, Any] | None, iface: str) -> dict[str, Any]:
+    for link in (snap or {}).get("links") or ():
+        if isinstance(link, dict) and link.get("name") == iface:
+            return link
+    return {}
+
+
+def _mean_bps(link: dict[str, Any], prev_link: dict[str, Any], dt_s: Any, key: str) -> int | None:
+    """The mean rate between two snapshots from the kernel's byte counters (None after a reset)."""
+    cur, old = _int(link.get(key), 0), _int(prev_link.get(key), 0)
+    if cur is None or old is None or cur < old or not isinstance(dt_s, int) or dt_s <= 0:
+        return None
+    return _int(round((cur - old) * 8 / dt_s), 0)
+
+
+def sample_facts(snap: dict[str, Any], *, location: bool, prev: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    """One snapshot's facts in SAMPLE_COLUMNS order (JSON column as a Python value). A summarised
+    report carries no instantaneous WAN rate (only peaks and counters): the mean rate since the
+    previous snapshot of the same batch is derived from the counters instead."""
     system = snap.get("system") or {}
     wan = snap.get("wan") or {}
     cell = snap.get("cellular") or {}
     iface = _text(wan.get("iface"), 32)
     rx_bps = tx_bps = None
     if iface:
-        for link in snap.get("links") or ():
-            if link.get("name") == iface:
-                rx_bps, tx_bps = _int(link.get("rx_bps"), 0), _int(link.get("tx_bps"), 0)
-                break
+        link = _wan_link(snap, iface)
+        rx_bps, tx_bps = _int(link.get("rx_bps"), 0), _int(link.get("tx_bps"), 0)
+        if rx_bps is None and tx_bps is None and prev is not None:
+            prev_link = _wan_link(prev, iface)
+            ts, prev_ts = snap.get("ts"), prev.get("ts")
+            dt_s = ts - prev_ts if isinstance(ts, int) and isinstance(prev_ts, int) else None
+            rx_bps = _mean_bps(link, prev_link, dt_s, "rx_bytes_total")
+            tx_bps = _mean_bps(link, prev_link, dt_s, "tx_bytes_total")
     clients: int | None = None
     by_radio: dict[str, int] | None = None
     for radio in (snap.get("wifi") or {}).get("radios") or ():
@@ -249,7 +270,8 @@ def _check_batch(msg: Message, index: int) -> _Accepted | str:
     sampled_ts, newest = _batch_times(batch, msg.received_ts)
     acc = _Accepted(msg, batch, seq, sampled_ts, newest, index)
     location = consent.get("location") is not False
-    acc.samples = [sample_facts(s, location=location) for s in batch["snapshots"]]
+    snaps = batch["snapshots"]
+    acc.samples = [sample_facts(s, location=location, prev=snaps[i - 1] if i else None) for i, s in enumerate(snaps)]
     acc.samples = [s for s in acc.samples if s[0] is not None]  # a snapshot without a time is not a fact
     acc.events = [event_row(e, ts if ts is not None else sampled_ts) for e, ts in _events_of(batch)]
     return acc
