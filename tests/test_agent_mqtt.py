@@ -234,6 +234,28 @@ def test_opt_out_while_connected_is_silent_within_1s(tmp_path, broker, sub, rigs
     assert sub.telemetry()[-1]["consent"]["policy_version"] == "v2"
 
 
+def test_opt_out_while_stopped_with_nothing_held_still_tells_the_server_once(tmp_path, broker, sub, rigs):
+    """The owner opts out while the agent (or the router) is off, after everything was sent: the
+    next start has no record to delete, yet the server must hear the withdrawal to erase what it
+    holds. Once it is acknowledged, later starts stay silent."""
+    rig = make_rig(rigs, tmp_path, broker, sample_s=1, report_s=1)
+    rig.start()
+    assert sub.wait(lambda: len(sub.telemetry()) >= 2, 20), rig.log_text()
+    assert rig.stop() == 0
+    assert not any(m["state"] == "consent_withdrawn" for m, _r in sub.statuses())
+    rig.set_toggle("0\n")
+    rig.start()
+    assert sub.wait(lambda: any(m["state"] == "consent_withdrawn" for m, _r in sub.statuses()), 15), rig.log_text()
+    assert rig.wait_log("consent withdrawn", 5)
+    time.sleep(1)
+    assert rig.stop() == 0
+    told = len(sub.messages)
+    rig.start()  # still opted out, nothing owed: no connection, no message
+    time.sleep(4)
+    assert len(sub.messages) == told, sub.messages[told:]
+    assert "connected to" not in rig.log_text().split("stopped")[-1]
+
+
 def test_half_written_toggle_file_is_off(tmp_path, broker, sub, rigs):
     rig = make_rig(rigs, tmp_path, broker, sample_s=1, report_s=1, enabled="enabled=1\n").start()
     assert sub.wait(lambda: len(sub.telemetry()) >= 1, 20), rig.log_text()

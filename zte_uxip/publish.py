@@ -164,6 +164,7 @@ class Publisher:
         self.policy_version: str | None = None
         self._withdraw_pending = False  # a consent_withdrawn status still to deliver
         self._withdraw_mid: int | None = None
+        self.on_withdrawn: Callable[[], None] | None = None  # the withdrawn status was acknowledged
         self._withdraw_deadline: float | None = None
         self._drop_deadline: float | None = None
         self._alias_ok = False
@@ -458,6 +459,8 @@ class Publisher:
             self._withdraw_mid = None
             self._withdraw_deadline = None
             self._disconnect("")
+            if self.on_withdrawn is not None:
+                self.on_withdrawn()
             return
         seq = self._inflight.pop(mid, None)
         if seq is None:

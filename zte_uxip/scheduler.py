@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import clock, privacy
+from .atomicfile import write_atomic
 from .consent import ConsentState, ConsentWatcher
 from .errors import EncodeError
 from .publish import Publisher
@@ -38,6 +39,13 @@ def _json_safe(obj: Any) -> Any:
     if isinstance(obj, list):
         return [_json_safe(v) for v in obj]
     return obj
+
+
+# In the flash spool dir: the device has collected under consent since the server last
+# acknowledged a consent_withdrawn status. If the owner opts out while the agent is stopped (or
+# the router is off), the next start still tells the server, which then erases what it holds,
+# even when nothing is left in the spool. Written once per opt-in, removed on the status's PUBACK.
+WITHDRAWAL_OWED = "withdrawal.owed"
 
 
 class Scheduler:
@@ -78,6 +86,7 @@ class Scheduler:
         self.batch_events: list[dict[str, Any]] = []
         self._next_sample = self._next_report = 0.0
         self._offline_since = clock.monotonic_s()
+        self.publisher.on_withdrawn = self._withdrawal_acknowledged
         self._stop = False
         self._sig_r, self._sig_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
@@ -99,7 +108,7 @@ class Scheduler:
         initial = self.watcher.state
         if not initial.enabled and self.remote is not None:
             self.remote.opted_out()  # opted out while the agent was down: the command log goes too
-        if not initial.enabled and len(self.spool):
+        if not initial.enabled and (len(self.spool) or os.path.exists(self._owed_path())):
             # Opted out while the agent was down: what it held must go, and the server be told.
             self._opt_out(initial)
         else:
@@ -205,6 +214,7 @@ class Scheduler:
             # Start the TCP connect and TLS handshake (their own thread) before priming the
             # collectors, so the two overlap: the first publish leaves sooner after start.
             self.publisher.service(set(), set())
+            self._mark_withdrawal_owed()
             self.sampler = self._make_sampler()
             self.sampler.prime()
             now = clock.monotonic_s()
@@ -221,6 +231,29 @@ class Scheduler:
             self._close_report(flush=True)  # what was collected under the old policy says so
             self.consent = new
         self.publisher.set_consent(True, new.policy_version)
+
+    def _owed_path(self) -> str:
+        return os.path.join(self.spool.flash.dir, WITHDRAWAL_OWED)
+
+    def _mark_withdrawal_owed(self) -> None:
+        """One small flash write per opt-in (none while it is already there)."""
+        path = self._owed_path()
+        if os.path.exists(path):
+            return
+        try:
+            write_atomic(path, b"1\n")
+        except OSError as e:
+            log.warning("cannot record consent on flash (%s): a withdrawal made while stopped may go untold",
+                        e.strerror)
+
+    def _withdrawal_acknowledged(self) -> None:
+        """The broker has the retained consent_withdrawn status: nothing more is owed."""
+        try:
+            os.unlink(self._owed_path())
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            log.warning("cannot clear %s: %s", WITHDRAWAL_OWED, e.strerror)
 
     def _opt_out(self, new: ConsentState) -> None:
         """Within 1 s: stop sampling, delete everything held, tell the server, disconnect."""
