@@ -16,11 +16,19 @@ import sys
 
 from ..wire import codec, schema
 from ..wire.cddl import generate
+from .common import InputError
 from .conf import ServerConfigError
 
 # verb -> module under zte_uxip.server that defines add_parser(sub) and run(args)
 VERBS: dict[str, str] = {
     "watch": "watch",
+    "devices": "devices",
+    "show": "show",
+    "export": "export",
+    "erase": "erase",
+    "retention": "retention",
+    "audit": "audit",
+    "user": "user",
 }
 
 
@@ -66,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rc: int = modules[args.command].run(args)
         return rc
-    except ServerConfigError as e:
+    except (ServerConfigError, InputError) as e:
         print(f"zte-uxip-server: {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
