@@ -126,19 +126,20 @@ HOUR = 3600
 def scenario() -> list[tuple[bytes, int]]:
     """(CBOR, received_ts) of every batch, in arrival order:
 
-    - ``zx-alpha``: one batch an hour for 40 days (RSRP worsening at night), then one a minute
-      for the last 2 h; a 95 s ``carrier_lost`` outage 30 min ago, a 40 s one 35 days ago, a
-      batch with two snapshots; online.
+    - ``zx-alpha``: one batch every 6 h for 38 days, one an hour for the next 2 days (RSRP
+      worse at night, 00-06 UTC), then one a minute for the last 2 h; a 95 s ``carrier_lost``
+      outage 30 min ago, a 40 s one 35 days ago, a batch with two snapshots; online.
     - ``zx-beta``: six batches a minute apart, 2 h ago: offline (silent > offline_after_s).
     - ``zx-old``: three batches 35 days ago and nothing since: past retention entirely.
     """
     out: list[tuple[bytes, int]] = []
     seq = 0
     start = NOW - 40 * 86400
-    for ts in range(start, NOW - 2 * HOUR, HOUR):
+    hourly_from = NOW - 2 * 86400
+    for ts in [*range(start, hourly_from, 6 * HOUR), *range(hourly_from, NOW - 2 * HOUR, HOUR)]:
         seq += 1
         night = (ts // HOUR) % 24 < 6
-        events = [wan_down(ts, 40)] if ts == start + 5 * 86400 + 3 * HOUR else []
+        events = [wan_down(ts, 40)] if ts == start + 5 * 86400 + 6 * HOUR else []
         out.append((batch("zx-alpha", seq, [snapshot(ts, rsrp_dbm=-110 if night else -92)], events), ts + 5))
     for ts in range(NOW - 2 * HOUR, NOW - 60, 60):
         seq += 1

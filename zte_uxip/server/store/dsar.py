@@ -15,7 +15,6 @@ from ..commands.models import Command
 from . import queries
 
 
-
 def commands(device_id: str) -> list[dict[str, Any]]:
     """The remote commands sent to the device and its answers (id in hex, as on the device)."""
     rows = Command.objects.filter(device_id=device_id).order_by("issued_ts", "id")
