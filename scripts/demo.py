@@ -3,7 +3,9 @@
 A local mosquitto with mutual TLS (a test CA made on the fly, a per-device ACL), the agent
 (`zte-uxip run`) sampling this machine, and `zte-uxip-server watch` printing every decoded
 batch and status. Near the end the owner opts out (`zte-uxip disable`) and the server sees the
-retained `consent_withdrawn` status and nothing more. Ctrl-C stops everything it started; it
+retained `consent_withdrawn` status and nothing more. When this build has `zte-uxip-server
+ingest`, it stores what arrives in SQLite (.demo/server.sqlite3), and `zte-uxip-server show`
+prints the device before the opt-out and, erased, at the end. Ctrl-C stops everything it started; it
 also ends by itself after DEMO_SECONDS (default 40).
 
 The modem: DEMO_MODEM (a SPEC such as `at:/dev/ttyUSB2`), else the simulated AT modem of
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -43,6 +46,47 @@ def start_modem(procs: list[subprocess.Popen[bytes]]) -> str:
         assert p.stdout is not None
         return f"at:{p.stdout.readline().decode().strip()}"
     return "none"
+
+
+# ---- the store (issue 11): `zte-uxip-server ingest` keeps what arrives in SQLite, and
+# `zte-uxip-server show` prints the device's timeline before the opt-out and at the very end.
+def server_verbs() -> str:
+    """`zte-uxip-server --help`: which verbs this build has (ingest may not be merged yet)."""
+    return subprocess.run([str(BIN / "zte-uxip-server"), "--help"], capture_output=True, text=True).stdout
+
+
+def start_ingest(procs: list[subprocess.Popen[bytes]], broker: Any, server: Any) -> Path | None:
+    """Write the server TOML and start `ingest`; None (and say why) when the verb is missing."""
+    if "ingest" not in server_verbs():
+        say("`zte-uxip-server ingest` is not in this build: nothing is stored, no `show` at the end")
+        return None
+    config = DEMO / "server.toml"
+    config.write_text(f"""# written by scripts/demo.py
+region = "eu"
+[broker]
+host = "127.0.0.1"
+port = {broker.port}
+ca_file = "{broker.ca.pem}"
+cert_file = "{server.cert}"
+key_file = "{server.key}"
+group = "uxip-demo"
+[store]
+url = "sqlite:///{DEMO / 'server.sqlite3'}"
+[console]
+secret_key_file = "{DEMO / 'console.secret'}"
+""")
+    procs.append(subprocess.Popen([str(BIN / "zte-uxip-server"), "ingest", "--config", str(config)]))
+    say(f"`zte-uxip-server ingest` stores every batch in {DEMO / 'server.sqlite3'}")
+    return config
+
+
+def show_device(config: Path | None, device_id: str) -> None:
+    if config is None:
+        return
+    r = subprocess.run([str(BIN / "zte-uxip-server"), "show", device_id, "--since", "10m", "--config", str(config)],
+                       capture_output=True, text=True)
+    say(f"`zte-uxip-server show {device_id} --since 10m`:\n" + (r.stdout or r.stderr))
+# ---- end of the store block
 
 
 def main() -> int:
@@ -104,6 +148,7 @@ secret_file = "{secret}"
         procs.append(subprocess.Popen(
             [str(BIN / "zte-uxip-server"), "watch", "--host", "127.0.0.1", "--port", str(broker.port),
              "--ca", str(broker.ca.pem), "--cert", str(server.cert), "--key", str(server.key), "--pretty"]))
+        store_config = start_ingest(procs, broker, server)
         time.sleep(1.0)
         say(f"agent {device_id}: sample every {sample_s} s, report every {report_s} s, modem {modem}")
         agent = subprocess.Popen([str(BIN / "zte-uxip"), "run", "--config", str(config)])
@@ -119,6 +164,7 @@ secret_file = "{secret}"
                 status = subprocess.run([str(BIN / "zte-uxip"), "status", "--config", str(config)],
                                         capture_output=True, text=True).stdout
                 say("`zte-uxip status`:\n" + status)
+                show_device(store_config, device_id)
                 say("the owner opts out (`zte-uxip disable`): the agent deletes what it holds, tells the server, "
                     "disconnects")
                 subprocess.run([str(BIN / "zte-uxip"), "disable", "--config", str(config)], check=True,
@@ -128,6 +174,7 @@ secret_file = "{secret}"
         status = json.loads(subprocess.run([str(BIN / "zte-uxip"), "status", "--config", str(config)],
                                            capture_output=True, text=True).stdout or "{}")
         say(f"after the opt-out: consent {status.get('consent')}, spool {status.get('spool')}")
+        show_device(store_config, device_id)  # the server erased it: only the tombstone is left
         return 0
     except KeyboardInterrupt:
         say("Ctrl-C")
