@@ -29,22 +29,22 @@ def test_sweep_in_small_chunks_deletes_exactly_the_old_batches(db, monkeypatch):
 
     monkeypatch.setattr(retention, "CHUNK", 7)  # many chunks, a partial last one
     _fill("zx-a", 50, step_s=86400)
-    _fill("zx-b", 10, step_s=86400, start=T0 + 45 * 86400)
+    _fill("zx-b", 10, step_s=86400, start=T0 + 25 * 86400)  # half of it old
     now = T0 + 60 * 86400
     cutoff = now - 30 * 86400
     old = Batch.objects.filter(sampled_ts__lt=cutoff).count()
-    assert old == 30
+    assert old == 35
     dry = retention.sweep(_cfg(30), now, dry_run=True)
-    assert (dry["batches"], dry["samples"]) == (30, 45)
+    assert (dry["batches"], dry["samples"]) == (35, 52)
     assert Batch.objects.count() == 60  # a dry run deletes nothing
     counts = retention.sweep(_cfg(30), now, username="system")
-    assert (counts["batches"], counts["samples"], counts["devices"]) == (30, 45, 0)
+    assert (counts["batches"], counts["samples"], counts["devices"]) == (35, 52, 0)
     assert Batch.objects.filter(sampled_ts__lt=cutoff).count() == 0
-    assert Batch.objects.count() == 30 and Sample.objects.count() == 45
+    assert Batch.objects.count() == 25 and Sample.objects.count() == 75 + 15 - 52
     assert Device.objects.get(device_id="zx-a").batches_total == 20  # kept in step for `devices`
-    assert Device.objects.get(device_id="zx-b").batches_total == 10
+    assert Device.objects.get(device_id="zx-b").batches_total == 5
     entry = AuditEntry.objects.get(action="retention")
-    assert entry.username == "system" and entry.ts == now and "30 batches" in entry.detail
+    assert entry.username == "system" and entry.ts == now and "35 batches" in entry.detail
 
 
 def test_batch_pages_cover_every_seq_once_in_order(db):

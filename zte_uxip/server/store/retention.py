@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import BigIntegerField, Case, F, Value, When
 
 from ..commands.models import Command
 from .audit import record
@@ -37,6 +37,14 @@ def _delete_batch_chunk(ids: list[int]) -> tuple[int, int, int]:
     return samples, events, batches
 
 
+def _count_down(per_device: Counter[int]) -> None:
+    """Keep ``Device.batches_total`` (what `devices` shows) in step, in one UPDATE per chunk: the
+    oldest 5,000 batches of a big store belong to as many devices, not to one."""
+    whens = [When(pk=pk, then=Value(n)) for pk, n in per_device.items()]
+    Device.objects.filter(pk__in=list(per_device)).update(
+        batches_total=F("batches_total") - Case(*whens, default=Value(0), output_field=BigIntegerField()))
+
+
 def _sweep_batches(cutoff: int) -> dict[str, int]:
     counts = {"batches": 0, "samples": 0, "events": 0}
     while True:
@@ -46,9 +54,7 @@ def _sweep_batches(cutoff: int) -> dict[str, int]:
             if not rows:
                 return counts
             s, e, b = _delete_batch_chunk([r[0] for r in rows])
-            per_device = Counter(r[1] for r in rows)
-            for device_pk, n in per_device.items():
-                Device.objects.filter(pk=device_pk).update(batches_total=F("batches_total") - n)
+            _count_down(Counter(r[1] for r in rows))
         counts["samples"] += s
         counts["events"] += e
         counts["batches"] += b
