@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         if User.objects.filter(username=name).exists():
             raise common.InputError(f"user {name} exists (user del first to replace it)")
         user = User.objects.create_user(name, password=password)
-        user.groups.add(Group.objects.get(name=args.role))
+        user.groups.add(Group.objects.get_or_create(name=args.role)[0])  # made by migration 0002
         record("user_add", username=common.cli_user(), remote_addr="cli", ts=common.now(),
                detail=f"{name} role {args.role}")
     print(f"added user {name} with role {args.role}")
