@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Avg, Count, F, Max, Min, Q
+from django.db.models import Count, F, Max, Min, Q, Sum
 
 from .models import AuditEntry, Batch, Device, Event, Sample, Tombstone
 
@@ -77,42 +77,63 @@ def samples(device_id: str, since_ts: int, until_ts: int) -> list[dict[str, Any]
 
 
 def hourly(device_id: str, since_ts: int, until_ts: int, bucket_s: int = HOUR_S) -> list[dict[str, Any]]:
-    """Per-bucket aggregates in [since_ts, until_ts), oldest first, computed by the database.
+    """Per-bucket aggregates in [since_ts, until_ts), oldest first, from one grouped query.
 
     ``wan_up_pct``: share of samples with the WAN up; signal as min/mean; rates as mean and
-    peak; ``rat``/``plmn``: the most frequent value in the bucket."""
-    base = Sample.objects.filter(device__device_id=device_id, ts__gte=since_ts, ts__lt=until_ts)
-    bucket = F("ts") / bucket_s  # integer division on both databases (BigIntegerField)
-    agg = (base.annotate(bucket=bucket).values("bucket").order_by("bucket").annotate(
-        n=Count("id"), up=Count("id", filter=Q(wan_up=True)), known=Count("wan_up"),
-        rsrp_dbm_min=Min("rsrp_dbm"), rsrp_dbm_mean=Avg("rsrp_dbm"), sinr_db_mean=Avg("sinr_db"),
-        rx_bps_mean=Avg("rx_bps"), tx_bps_mean=Avg("tx_bps"), rx_bps_peak=Max("rx_bps_peak"),
-        tx_bps_peak=Max("tx_bps_peak"), cpu_pct_mean=Avg("cpu_pct"), mem_used_pct_max=Max("mem_used_pct"),
-        wifi_clients_max=Max("wifi_clients"), disconnects_total_max=Max("disconnects_total"),
-    ))
-    modes = _modes(base.annotate(bucket=bucket), ("rat", "plmn"))
+    peak; ``rat``/``plmn``: the most frequent value in the bucket. The database groups by
+    (bucket, rat, plmn) — a handful of rows per hour — and the groups of an hour are merged
+    here, so a month of one-minute samples is read once."""
+    groups = (Sample.objects.filter(device__device_id=device_id, ts__gte=since_ts, ts__lt=until_ts)
+              .annotate(bucket=F("ts") / bucket_s)  # integer division on both databases
+              .values("bucket", "rat", "plmn").order_by("bucket")
+              .annotate(n=Count("id"), up=Count("id", filter=Q(wan_up=True)), known=Count("wan_up"),
+                        **{f"{c}_min": Min(c) for c in _MIN},
+                        **{f"{c}_max": Max(c) for c in _MAX},
+                        **{f"{c}_sum": Sum(c) for c in _MEAN},
+                        **{f"{c}_n": Count(c) for c in _MEAN}))
+    buckets: dict[int, dict[str, Any]] = {}
+    for g in groups:
+        acc = buckets.setdefault(g["bucket"], {"n": 0, "up": 0, "known": 0, "rat": Counter(), "plmn": Counter()})
+        for k in ("n", "up", "known"):
+            acc[k] += g[k]
+        for k in ("rat", "plmn"):
+            if g[k]:
+                acc[k][g[k]] += g["n"]
+        for c in _MIN:
+            acc[c + "_min"] = _pick(min, acc.get(c + "_min"), g[c + "_min"])
+        for c in _MAX:
+            acc[c + "_max"] = _pick(max, acc.get(c + "_max"), g[c + "_max"])
+        for c in _MEAN:
+            acc[c + "_sum"] = acc.get(c + "_sum", 0) + (g[c + "_sum"] or 0)
+            acc[c + "_n"] = acc.get(c + "_n", 0) + g[c + "_n"]
     out = []
-    for r in agg:
-        b = r.pop("bucket")
-        up, known = r.pop("up"), r.pop("known")
-        row = {"ts": b * bucket_s, "samples": r.pop("n"),
-               "wan_up_pct": round(100.0 * up / known, 1) if known else None}
-        row.update({k: (round(v, 1) if isinstance(v, float) else v) for k, v in r.items()})
-        row.update({k: modes.get((b, k)) for k in ("rat", "plmn")})
+    for b in sorted(buckets):
+        acc = buckets[b]
+        row: dict[str, Any] = {"ts": b * bucket_s, "samples": acc["n"],
+                               "wan_up_pct": round(100.0 * acc["up"] / acc["known"], 1) if acc["known"] else None,
+                               "rat": _mode(acc["rat"]), "plmn": _mode(acc["plmn"])}
+        for c in _MEAN:
+            row[c + "_mean"] = round(acc[c + "_sum"] / acc[c + "_n"], 1) if acc[c + "_n"] else None
+        for c in _MIN:
+            row[c + "_min"] = acc[c + "_min"]
+        for c in _MAX:
+            row[c if c.endswith("_peak") else c + "_max"] = acc[c + "_max"]  # a peak is already a max
         out.append(row)
     return out
 
 
-def _modes(qs: Any, columns: tuple[str, ...]) -> dict[tuple[int, str], str]:
-    """(bucket, column) -> the most frequent non-empty value of column in that bucket."""
-    out: dict[tuple[int, str], str] = {}
-    for col in columns:
-        counts: dict[int, Counter[str]] = {}
-        for r in qs.exclude(**{col: ""}).values("bucket", col).order_by().annotate(n=Count("id")):
-            counts.setdefault(r["bucket"], Counter())[r[col]] += r["n"]
-        for b, c in counts.items():
-            out[(b, col)] = c.most_common(1)[0][0]
-    return out
+_MIN = ("rsrp_dbm", "sinr_db")
+_MAX = ("rx_bps_peak", "tx_bps_peak", "mem_used_pct", "wifi_clients", "disconnects_total")
+_MEAN = ("rsrp_dbm", "sinr_db", "rx_bps", "tx_bps", "cpu_pct", "mem_used_pct")
+
+
+def _pick(fn: Any, a: Any, b: Any) -> Any:
+    """min/max that treat NULL (unknown) as absent, not as a value."""
+    return b if a is None else a if b is None else fn(a, b)
+
+
+def _mode(c: Counter[str]) -> str | None:
+    return c.most_common(1)[0][0] if c else None
 
 
 def timeline(device_id: str, since_ts: int, until_ts: int) -> dict[str, Any]:
