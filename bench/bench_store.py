@@ -45,6 +45,7 @@ YEAR_BATCHES = int(os.environ.get("BENCH_YEAR_BATCHES", "525600"))
 RET_DEVICES = int(os.environ.get("BENCH_RET_DEVICES", "1000"))
 RET_PER_DAY = int(os.environ.get("BENCH_RET_PER_DAY", "24"))
 DBS = os.environ.get("BENCH_DBS", "sqlite,postgresql").split(",")
+PARTS = os.environ.get("BENCH_PARTS", "year,retention").split(",")
 NOW = storefill.T0 + 400 * 86400
 CHUNK = 20_000
 SAMPLE_COLS = list(storefill.sample_row(storefill.snapshot(0)).keys())
@@ -354,7 +355,7 @@ def main() -> int:
     pg = None
     try:
         for kind in DBS:
-            for part in ("year", "retention"):
+            for part in PARTS:
                 dir = Path(tempfile.mkdtemp(prefix=f"uxbench-{kind}-"))
                 if kind == "postgresql":
                     if pg is None:
@@ -380,10 +381,15 @@ def main() -> int:
     finally:
         if pg is not None:
             pg.stop()
-    summary(results)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "store.json").write_text(json.dumps(results, indent=2) + "\n")
+    merged: dict[str, Any] = {}
+    if (out / "store.json").exists():  # a run of some parts keeps the others' last figures
+        merged = json.loads((out / "store.json").read_text())
+    for kind, parts in results.items():
+        merged.setdefault(kind, {}).update(parts)
+    (out / "store.json").write_text(json.dumps(merged, indent=2) + "\n")
+    summary(merged)
     return 0
 
 
