@@ -2,7 +2,9 @@
 most 12 months), the access log no longer than ``audit_days``.
 
 Age is the batch's ``sampled_ts`` (its oldest snapshot), so a spool flushed late is not kept
-longer. Batches go in chunks of ``CHUNK`` found through the ``batch_sampled`` index, each chunk
+longer. Batches go in chunks of ``CHUNK``, oldest first, found through the ``batch_sampled``
+index with a keyset (each chunk starts at the previous one's last ``sampled_ts``: on
+PostgreSQL, restarting at the index's head would wade through every row deleted so far), each chunk
 with its samples and events (found through their ``batch_id`` indexes) in one short
 transaction: ingest keeps writing between chunks, and no statement holds locks over a month of
 rows. The same code runs on SQLite and PostgreSQL (bench/bench_store.py measures both).
@@ -47,12 +49,16 @@ def _count_down(per_device: Counter[int]) -> None:
 
 def _sweep_batches(cutoff: int) -> dict[str, int]:
     counts = {"batches": 0, "samples": 0, "events": 0}
+    low: int | None = None
     while True:
         with transaction.atomic():
-            rows = list(Batch.objects.filter(sampled_ts__lt=cutoff).order_by()
-                        .values_list("id", "device_id")[:CHUNK])
+            qs = Batch.objects.filter(sampled_ts__lt=cutoff)
+            if low is not None:  # keyset: start where the last chunk ended, not at the index's
+                qs = qs.filter(sampled_ts__gte=low)  # head, past the dead entries PostgreSQL keeps
+            rows = list(qs.order_by("sampled_ts").values_list("id", "device_id", "sampled_ts")[:CHUNK])
             if not rows:
                 return counts
+            low = rows[-1][2]
             s, e, b = _delete_batch_chunk([r[0] for r in rows])
             _count_down(Counter(r[1] for r in rows))
         counts["samples"] += s
