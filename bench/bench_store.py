@@ -402,8 +402,10 @@ def summary(results: dict[str, Any]) -> None:
             print(f"  show --since 30d  {y['show_30d_s']:.2f} s (target <= 1 s), {y['show_30d_bytes'] / 1e3:.0f} kB; "
                   f"{y['show_30d_s'] / y['ref_cli_devices_s']:.1f}x `devices` ({y['ref_cli_devices_s']:.2f} s, "
                   f"the CLI's fixed cost); count(*) of the same 30 d of samples {y['ref_count_30d_s'] * 1e3:.0f} ms")
-            print(f"  show 30d in-process (queries + rendering, no interpreter/Django start) "
-                  f"{y['show_30d_query_s']:.2f} s = {y['show_30d_query_s'] / y['ref_count_30d_s']:.0f}x the count(*)")
+            if "show_30d_query_s" in y:
+                print(f"  show 30d in-process (queries + rendering, no interpreter/Django start) "
+                      f"{y['show_30d_query_s']:.2f} s = {y['show_30d_query_s'] / y['ref_count_30d_s']:.0f}x "
+                      "the count(*)")
             print(f"  show --since 24h  {y['show_24h_s']:.2f} s; --json 30d {y['show_30d_json_s']:.2f} s")
             print(f"  export            {y['export_s']:.0f} s, {y['export_bytes'] / 1e6:.0f} MB "
                   f"({y['export_bytes'] / y['batches']:.0f} B/batch); {y['export_s'] / y['ref_bare_read_s']:.0f}x "
