@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BigIntegerField, Case, Count, F, Value, When
 
 from ..commands.models import Command
@@ -61,7 +61,9 @@ def _sweep_batches(cutoff: int) -> dict[str, int]:
             window = Batch.objects.filter(sampled_ts__gte=low, sampled_ts__lt=high)
             per_device = dict(window.order_by().values_list("device_id").annotate(n=Count("id")))
             if per_device:
-                ids = window.values("id")
+                ids: Any = window.values("id")
+                if connection.vendor == "sqlite":  # it plans IN (subquery) as a scan of the whole child
+                    ids = list(ids.values_list("id", flat=True))  # table per window: give it the ids
                 counts["samples"] += Sample.objects.filter(batch_id__in=ids)._raw_delete(Sample.objects.db)
                 counts["events"] += Event.objects.filter(batch_id__in=ids)._raw_delete(Event.objects.db)
                 counts["batches"] += window._raw_delete(Batch.objects.db)
