@@ -143,20 +143,27 @@ def fill(loader: Loader, devices: list[tuple[int, str]], per_device: int, step_s
     samples: list[tuple[Any, ...]] = []
     spill = tempfile.TemporaryFile()  # sample rows wait here while batches stream in
 
+    templates = [Template(device_id) for _, device_id in devices]
+    start = last_ts - (per_device - 1) * step_s
+
+    def order() -> Iterator[tuple[int, int]]:
+        """(batch index, device index) in arrival order: time-major, the devices interleaved, as
+        ingest writes them (a device-major load would scatter every time window over the table)."""
+        for i in range(per_device):
+            for k in range(len(devices)):
+                yield i, k
+
     def batches() -> Iterator[tuple[Any, ...]]:
         bid = first_id
-        for pk, device_id in devices:
-            t = Template(device_id)
-            start = last_ts - (per_device - 1) * step_s
-            for i in range(per_device):
-                ts = start + i * step_s
-                cbor, row = t.batch(i + 1, ts)
-                yield (bid, pk, i + 1, ts + 2, ts, 1, True, True, "2", 0, "eu", cbor)
-                samples.append((bid, pk, *(row[c] for c in SAMPLE_COLS)))
-                if len(samples) >= CHUNK:
-                    spill.write(cbor2.dumps(samples))
-                    samples.clear()
-                bid += 1
+        for i, k in order():
+            pk, ts = devices[k][0], start + i * step_s
+            cbor, row = templates[k].batch(i + 1, ts)
+            yield (bid, pk, i + 1, ts + 2, ts, 1, True, True, "2", 0, "eu", cbor)
+            samples.append((bid, pk, *(row[c] for c in SAMPLE_COLS)))
+            if len(samples) >= CHUNK:
+                spill.write(cbor2.dumps(samples))
+                samples.clear()
+            bid += 1
 
     n = loader.load("store_batch", batch_cols, batches())
     if samples:
@@ -181,14 +188,12 @@ def fill(loader: Loader, devices: list[tuple[int, str]], per_device: int, step_s
 
     def event_rows() -> Iterator[tuple[Any, ...]]:
         bid = first_id
-        for pk, _ in devices:
-            start = last_ts - (per_device - 1) * step_s
-            for i in range(per_device):
-                ts = start + i * step_s
-                if ts // day_s != (ts - step_s) // day_s:  # the first batch of each day
-                    snap = json.dumps(storefill.wan_down(ts, 95)["snapshot"])
-                    yield (bid, pk, "wan_down", ts, 95, "carrier_lost", "{}", snap)
-                bid += 1
+        for i, k in order():
+            pk, ts = devices[k][0], start + i * step_s
+            if ts // day_s != (ts - step_s) // day_s:  # the first batch of each day
+                snap = json.dumps(storefill.wan_down(ts, 95)["snapshot"])
+                yield (bid, pk, "wan_down", ts, 95, "carrier_lost", "{}", snap)
+            bid += 1
 
     loader.load("store_event", ["batch_id", "device_id", "kind", "ts", "duration_s", "cause", "fields", "snapshot"],
                 event_rows())

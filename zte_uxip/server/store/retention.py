@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Case, Count, F, Value, When
+from django.db.models import Count, F
 
 from ..commands.models import Command
 from .audit import record
@@ -42,11 +42,14 @@ def _window_end(low: int, cutoff: int) -> int:
 
 
 def _count_down(per_device: dict[int, int]) -> None:
-    """Keep ``Device.batches_total`` (what `devices` shows) in step, in one UPDATE per chunk: the
-    oldest 5,000 batches of a big store belong to as many devices, not to one."""
-    whens = [When(pk=pk, then=Value(n)) for pk, n in per_device.items()]
-    Device.objects.filter(pk__in=list(per_device)).update(
-        batches_total=F("batches_total") - Case(*whens, default=Value(0), output_field=BigIntegerField()))
+    """Keep ``Device.batches_total`` (what `devices` shows) in step: one UPDATE per distinct
+    count, since a window of the oldest batches of a big store holds a few batches of each of
+    many devices (a CASE per device costs more to build than the delete itself)."""
+    by_count: dict[int, list[int]] = {}
+    for pk, n in per_device.items():
+        by_count.setdefault(n, []).append(pk)
+    for n, pks in by_count.items():
+        Device.objects.filter(pk__in=pks).update(batches_total=F("batches_total") - n)
 
 
 def _sweep_batches(cutoff: int) -> dict[str, int]:
