@@ -13,8 +13,8 @@
    equivalent delete as two bare SQL statements on an identical copy of the tables.
 
 Batches are real CBOR (the codec's encoding of a 4-link LTE router snapshot, seq/ts/signal
-varied per batch through cbor2), Sample/Event rows as ingest derives them (tests/server/
-storefill.py), loaded with executemany (SQLite) or COPY (PostgreSQL). PostgreSQL is the
+varied per batch through cbor2), Sample/Event rows as ingest derives them
+(tests/storefill.py), loaded with executemany (SQLite) or COPY (PostgreSQL). PostgreSQL is the
 tests' throwaway cluster (tests/pgcluster.py: fsync off). Results: bench/results/store.json.
 """
 
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "server")]
+sys.path.insert(0, str(ROOT / "tests"))
 
 import cbor2  # noqa: E402
 import storefill  # noqa: E402

@@ -3,13 +3,10 @@ not reach cheaply: chunk boundaries, paging, state rules, the role groups."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import storefill  # noqa: E402
-from storefill import NOW, T0  # noqa: E402
+import storefill
+from storefill import NOW, T0
 
 
 def _fill(device_id: str, n: int, step_s: int = 3600, start: int = T0) -> None:

@@ -12,11 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from storefill import HOUR, NOW
 
 from zte_uxip.wire import codec
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from storefill import HOUR, NOW  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
