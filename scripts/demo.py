@@ -60,7 +60,7 @@ def start_ingest(procs: list[subprocess.Popen[bytes]], broker: Any, server: Any)
     if "ingest" not in server_verbs():
         say("`zte-uxip-server ingest` is not in this build: nothing is stored, no `show` at the end")
         return None
-    config = DEMO / "server.toml"
+    config = DEMO / "store.toml"
     config.write_text(f"""# written by scripts/demo.py
 region = "eu"
 [broker]

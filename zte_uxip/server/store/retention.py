@@ -82,9 +82,18 @@ def _dry_counts(cutoff: int, audit_cutoff: int) -> dict[str, int]:
         "events": Event.objects.filter(batch__sampled_ts__lt=cutoff).count(),
         "commands": Command.objects.filter(issued_ts__lt=cutoff).count(),
         "devices": _idle_devices(cutoff).count(),
+        **{m._meta.model_name: m.objects.filter(**{f"{m.RETENTION_TS}__lt": cutoff}).count() for m in _aged_models()},
         "audit": AuditEntry.objects.filter(ts__lt=audit_cutoff).count(),
         "tombstones": Tombstone.objects.filter(withdrawn_ts__lt=audit_cutoff).count(),
     }
+
+
+def _aged_models() -> list[Any]:
+    """Other apps' models holding data derived from the devices' (e.g. the console's chart
+    rollups) opt in to the sweep by naming their unix-seconds column: ``RETENTION_TS = "bucket_ts"``."""
+    from django.apps import apps
+
+    return [m for m in apps.get_models() if isinstance(getattr(m, "RETENTION_TS", None), str)]
 
 
 def _idle_devices(cutoff: int) -> Any:
@@ -106,8 +115,13 @@ def sweep(cfg: Any, now: int, dry_run: bool = False, *, username: str = "system"
             counts["commands"] = Command.objects.filter(issued_ts__lt=cutoff)._raw_delete(Command.objects.db)
             idle = list(_idle_devices(cutoff).values_list("pk", flat=True))
             counts["devices"] = 0
-            for i in range(0, len(idle), CHUNK):  # they hold no batch, hence no sample or event
-                counts["devices"] += Device.objects.filter(pk__in=idle[i:i + CHUNK])._raw_delete(Device.objects.db)
+            for i in range(0, len(idle), CHUNK):  # no batch, sample or event is left to them; Django's
+                deleted = Device.objects.filter(pk__in=idle[i:i + CHUNK]).delete()[1]  # cascade takes the rest
+                counts["devices"] += deleted.get(Device._meta.label, 0)
+            for model in _aged_models():
+                field = model.RETENTION_TS
+                counts[model._meta.model_name] = model.objects.filter(
+                    **{f"{field}__lt": cutoff})._raw_delete(model.objects.db)
             counts["audit"] = AuditEntry.objects.filter(ts__lt=audit_cutoff)._raw_delete(AuditEntry.objects.db)
             counts["tombstones"] = Tombstone.objects.filter(
                 withdrawn_ts__lt=audit_cutoff)._raw_delete(Tombstone.objects.db)
