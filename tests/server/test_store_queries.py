@@ -71,3 +71,16 @@ def test_role_groups_come_with_the_schema(db):
     from django.contrib.auth.models import Group
 
     assert set(Group.objects.values_list("name", flat=True)) >= {"support", "privacy", "admin"}
+
+
+def test_other_apps_models_opt_in_to_the_sweep_with_retention_ts(db, monkeypatch):
+    """Derived data elsewhere (the console's rollups) ages out with the samples."""
+    from zte_uxip.server.commands.models import Command
+    from zte_uxip.server.store import retention
+
+    monkeypatch.setattr(Command, "RETENTION_TS", "expires_ts", raising=False)  # stands in for such a model
+    Command.objects.create(command_id="aa" * 16, device_id="zx-a", expires_ts=NOW - 40 * 86400)
+    Command.objects.create(command_id="bb" * 16, device_id="zx-a", expires_ts=NOW - 10 * 86400)
+    assert retention.sweep(_cfg(30), NOW, dry_run=True)["command"] == 1
+    assert retention.sweep(_cfg(30), NOW)["command"] == 1
+    assert list(Command.objects.values_list("command_id", flat=True)) == ["bb" * 16]
