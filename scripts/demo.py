@@ -3,7 +3,9 @@
 A local mosquitto with mutual TLS (a test CA made on the fly, a per-device ACL), the agent
 (`zte-uxip run`) sampling this machine, and `zte-uxip-server watch` printing every decoded
 batch and status. Near the end the owner opts out (`zte-uxip disable`) and the server sees the
-retained `consent_withdrawn` status and nothing more. Ctrl-C stops everything it started; it
+retained `consent_withdrawn` status and nothing more. `zte-uxip-server ingest` stores what
+arrives in SQLite (.demo/server.sqlite3), and `zte-uxip-server show` prints the device before the
+opt-out and, erased, at the end. Ctrl-C stops everything it started; it
 also ends by itself after DEMO_SECONDS (default 40). Beside it, the support console
 (scripts/demo_console.py) serves recorded device histories; its URL and a login are printed, and
 an interactive run keeps it up until Ctrl-C.
@@ -73,6 +75,37 @@ signing_key_file = "{command_key}.key"
     r = subprocess.run([str(BIN / "zte-uxip-server"), "diag", device_id, "snapshot", "--config", str(conf)],
                        capture_output=True, text=True, timeout=60)
     print(r.stdout + r.stderr, flush=True)
+
+
+# ---- the store (issue 11): `zte-uxip-server ingest` keeps what arrives in SQLite, and
+# `zte-uxip-server show` prints the device's timeline before the opt-out and at the very end.
+def start_ingest(procs: list[subprocess.Popen[bytes]], broker: Any, server: Any) -> Path:
+    """Write the server TOML and start `ingest`."""
+    config = DEMO / "store.toml"
+    config.write_text(f"""# written by scripts/demo.py
+region = "eu"
+[broker]
+host = "127.0.0.1"
+port = {broker.port}
+ca_file = "{broker.ca.pem}"
+cert_file = "{server.cert}"
+key_file = "{server.key}"
+group = "uxip-demo"
+[store]
+url = "sqlite:///{DEMO / 'server.sqlite3'}"
+[console]
+secret_key_file = "{DEMO / 'console.secret'}"
+""")
+    procs.append(subprocess.Popen([str(BIN / "zte-uxip-server"), "ingest", "--config", str(config)]))
+    say(f"`zte-uxip-server ingest` stores every batch in {DEMO / 'server.sqlite3'}")
+    return config
+
+
+def show_device(config: Path, device_id: str) -> None:
+    r = subprocess.run([str(BIN / "zte-uxip-server"), "show", device_id, "--since", "10m", "--config", str(config)],
+                       capture_output=True, text=True)
+    say(f"`zte-uxip-server show {device_id} --since 10m`:\n" + (r.stdout or r.stderr))
+# ---- end of the store block
 
 
 def main() -> int:
@@ -145,6 +178,7 @@ verify_key_file = "{command_key}.pub"
         procs.append(subprocess.Popen(
             [str(BIN / "zte-uxip-server"), "watch", "--host", "127.0.0.1", "--port", str(broker.port),
              "--ca", str(broker.ca.pem), "--cert", str(server.cert), "--key", str(server.key), "--pretty"]))
+        store_config = start_ingest(procs, broker, server)
         time.sleep(1.0)
         say(f"agent {device_id}: sample every {sample_s} s, report every {report_s} s, modem {modem}")
         agent = subprocess.Popen([str(BIN / "zte-uxip"), "run", "--config", str(config)])
@@ -161,6 +195,7 @@ verify_key_file = "{command_key}.pub"
                 status = subprocess.run([str(BIN / "zte-uxip"), "status", "--config", str(config)],
                                         capture_output=True, text=True).stdout
                 say("`zte-uxip status`:\n" + status)
+                show_device(store_config, device_id)
                 say("the owner opts out (`zte-uxip disable`): the agent deletes what it holds, tells the server, "
                     "disconnects")
                 subprocess.run([str(BIN / "zte-uxip"), "disable", "--config", str(config)], check=True,
@@ -170,6 +205,7 @@ verify_key_file = "{command_key}.pub"
         status = json.loads(subprocess.run([str(BIN / "zte-uxip"), "status", "--config", str(config)],
                                            capture_output=True, text=True).stdout or "{}")
         say(f"after the opt-out: consent {status.get('consent')}, spool {status.get('spool')}")
+        show_device(store_config, device_id)  # the server erased it: only the tombstone is left
         if console is not None:  # the console block, continued
             if console.ready.wait(45):
                 say(f"support console: {console.url}  (log in as {console.user} / {console.password}; "

@@ -40,13 +40,19 @@ def test_late_batch_lands_in_its_old_bucket(db):
 
 
 def test_erase_and_retention_take_the_rollups(db):
+    from zte_uxip.server import conf
     from zte_uxip.server.store.erase import erase_device
+    from zte_uxip.server.store.retention import sweep
 
     d = histories.build(histories.healthy(days=1))
     rollup.update(d)
     assert SampleRollup.objects.filter(device=d).exists()
+    total = SampleRollup.objects.filter(device=d).count()
     oldest = SampleRollup.objects.filter(device=d).order_by("bucket_ts").first().bucket_ts
-    assert rollup.delete_before(oldest + 3600) == 6  # one sample every 10 min
+    cfg = conf.from_dict({"retention": {"days": 1}})
+    sweep(cfg, oldest + 3600 + 86400)  # the sweep takes the first hour's rollups: one sample every 10 min
+    assert SampleRollup.objects.filter(device=d).count() == total - 6
+    assert not SampleRollup.objects.filter(bucket_ts__lt=oldest + 3600).exists()
     erase_device(d.device_id, username="pat")
     assert not SampleRollup.objects.exists()
 

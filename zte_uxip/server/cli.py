@@ -17,6 +17,7 @@ from typing import Any
 
 from ..wire import codec, schema
 from ..wire.cddl import generate
+from .common import InputError
 from .conf import ServerConfigError
 
 # verb -> module under zte_uxip.server. The module's add_parser(sub) adds its verb (or verbs);
@@ -28,6 +29,13 @@ VERBS: dict[str, str] = {
     "diagnose": "diagnose",
     "console": "console.serve",
     "ingest": "ingest",
+    "devices": "devices",
+    "show": "show",
+    "export": "export",
+    "erase": "erase",
+    "retention": "retention",
+    "audit": "audit",
+    "user": "user",
 }
 
 
@@ -78,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         run = getattr(module, f"run_{args.command}", None) or module.run
         rc: int = run(args)
         return rc
-    except ServerConfigError as e:
+    except (ServerConfigError, InputError) as e:
         print(f"zte-uxip-server: {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -269,12 +269,7 @@ class Ingest:
         """The daily retention sweep, in a thread of its own so ingest keeps flowing."""
         if self.sweeper is not None and self.sweeper.is_alive():
             return
-        try:
-            from .store import retention  # type: ignore[attr-defined]
-            sweep = retention.sweep
-        except (ImportError, AttributeError):
-            _log("retention: store.retention.sweep is not in this build; no sweep")
-            return
+        from .store.retention import sweep
 
         def run() -> None:
             from django.db import connection

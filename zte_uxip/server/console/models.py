@@ -4,7 +4,7 @@ A month of one-minute reports is a quarter of a million sample rows; aggregating
 page view costs about a second on SQLite. A rollup row keeps, per device and five-minute
 bucket, sums, counts, minima and maxima, so any coarser bucket (30 min, 2 h, 1 h) is an exact
 re-aggregation of a few thousand rows. Rows hang off Device (CASCADE): erasing a device erases
-its rollups; ``rollup.delete_before`` ages them out with the samples.
+its rollups; the retention sweep ages them out with the samples (``RETENTION_TS``).
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ class SampleRollup(models.Model):
     detached_n = models.IntegerField(default=0)
     first_ts = models.BigIntegerField()
     last_ts = models.BigIntegerField()
+
+    RETENTION_TS = "bucket_ts"  # store.retention.sweep ages rollups out with the samples they sum
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["device", "bucket_ts"], name="rollup_once_per_bucket")]

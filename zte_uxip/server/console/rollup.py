@@ -107,12 +107,6 @@ def update(device: Device) -> int:
     return count
 
 
-def delete_before(ts: int) -> int:
-    """Retention: rollups of samples older than ``ts`` go with them."""
-    deleted, _ = SampleRollup.objects.filter(bucket_ts__lt=ts - ts % BUCKET_S).delete()
-    return deleted
-
-
 def _avg(s: Any, n: Any) -> float | None:
     return float(s) / n if n else None
 

@@ -17,9 +17,11 @@ from .models import AuditEntry, Batch, Device, Event, Sample, Tombstone
 
 
 def erase_device(device_id: str, *, username: str, remote_addr: str = "cli",
-                 withdrawn_ts: int | None = None, policy_version: str = "", region: str = "") -> dict[str, int]:
-    """Delete the device's data; with ``withdrawn_ts`` also leave a tombstone. Returns counts."""
-    now = int(time.time())
+                 withdrawn_ts: int | None = None, policy_version: str = "", region: str = "",
+                 now: int | None = None) -> dict[str, int]:
+    """Delete the device's data; with ``withdrawn_ts`` also leave a tombstone. Returns counts.
+    ``now`` (unix s) dates the audit entry; default the wall clock."""
+    now = int(time.time()) if now is None else now
     with transaction.atomic():
         device = Device.objects.filter(device_id=device_id).first()
         counts = {"samples": 0, "events": 0, "batches": 0, "commands": 0, "devices": 0}
