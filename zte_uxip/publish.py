@@ -500,7 +500,15 @@ class Publisher:
         room = WINDOW - len(self._inflight)
         if room <= 0:
             return
-        for rec in self.spool.take(room):
+        # The day's budget is a cap, not a check after the fact: a record that would overrun it
+        # waits (unless nothing else is in flight, so one oversized record cannot block forever).
+        budget_left = self.daily_budget_bytes - self._budget_used
+        taken = self.spool.take(room)
+        for i, rec in enumerate(taken):
+            if len(rec.payload) > budget_left and (self._inflight or i):
+                self.spool.reject([r.seq for r in taken[i:]])
+                break
+            budget_left -= len(rec.payload)
             topic, props = self.t_telemetry, None
             if self._alias_ok:
                 from paho.mqtt.packettypes import PacketTypes
@@ -513,7 +521,7 @@ class Publisher:
             info = self._client.publish(topic, rec.payload, qos=1, properties=props)
             self._alias_set = self._alias_set or (self._alias_ok and info.rc == 0)
             if info.rc != 0:
-                self.spool.reject([rec.seq])
+                self.spool.reject([r.seq for r in taken[i:]])
                 break
             self._inflight[int(info.mid)] = rec.seq
 

@@ -86,7 +86,8 @@ class Scheduler:
         self.batch_events: list[dict[str, Any]] = []
         self._next_sample = self._next_report = 0.0
         self._offline_since = clock.monotonic_s()
-        self.publisher.on_withdrawn = self._withdrawal_acknowledged
+        if publisher is not None:  # unit tests drive the batching without a transport
+            publisher.on_withdrawn = self._withdrawal_acknowledged
         self._stop = False
         self._sig_r, self._sig_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 

@@ -135,7 +135,7 @@ def test_privacy_exports_and_erases(client, flaky):
     r = client.post(f"/devices/{DEV}/export/")
     assert r.status_code == 200 and r["Content-Type"] == "application/json"
     assert r["Content-Disposition"] == 'attachment; filename="device-export.json"'
-    data = json.loads(r.content)
+    data = json.loads(b"".join(r.streaming_content))
     assert data["device_id"] == DEV and data["region"] == "eu" and data["status"]["state"] == "online"
     assert len(data["batches"]) == Batch.objects.filter(device__device_id=DEV).count()
     assert [b["seq"] for b in data["batches"][:3]] == [1, 2, 3]

@@ -204,13 +204,14 @@ def test_erase_deletes_everything_held_and_says_what(store: Store):
 
 def test_retention_with_a_fake_clock(store: Store):
     dry = store.run("retention", "--dry-run").stdout
-    assert "would delete: 43 batches, 43 samples, 1 events, 1 commands, 1 devices, 1 audit, 0 tombstones" in dry
+    assert ("would delete: 43 batches, 43 samples, 1 events, 1 commands, 1 devices, 0 samplerollup, 1 audit, "
+            "0 tombstones") in dry
     assert store.json("show", "zx-alpha", "--since", "40d")["device"]["batches"] == 317  # nothing gone yet
     counts = store.json("retention")
     assert counts["cutoff_ts"] == NOW - 30 * 86400
     assert {k: v for k, v in counts.items() if not k.endswith("_ts")} == {
         "dry_run": False, "batches": 43, "samples": 43, "events": 1, "commands": 1, "devices": 1, "audit": 1,
-        "tombstones": 0}
+        "tombstones": 0, "samplerollup": 0}
     devices = {d["device_id"]: d for d in store.json("devices")}
     assert "zx-old" not in devices  # nothing left of it
     doc = json.loads(store.run("export", "zx-alpha").stdout)

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..store.models import Device, Event, Tombstone
+from ..store.queries import effective_state
 from . import rollup
 
 WINDOW_S = 7 * 86400            # what the rules look at, ending now
@@ -59,15 +60,6 @@ class Diagnosis:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def device_state(device: Device, now: int, offline_after_s: int) -> str:
-    """online / offline / consent_withdrawn, with silence past ``offline_after_s`` as offline."""
-    if device.state == "consent_withdrawn":
-        return "consent_withdrawn"
-    if now - device.last_seen_ts > offline_after_s:
-        return "offline"
-    return device.state
 
 
 def radio_at(snapshot: Any) -> dict[str, Any]:
@@ -344,7 +336,7 @@ def diagnose(device_id: str, *, now: int | None = None, window_s: int = WINDOW_S
         if t is None:
             return None
         return Diagnosis(device_id, now, window_s, "unknown", 0, "consent_withdrawn")
-    state = device_state(device, now, offline_after_s)
+    state = effective_state(device, now, offline_after_s)
     last_batch = device.batches.order_by("-seq").values("consent_enabled").first()
     rules = _Rules(device, now, window_s, offline_after_s)
     rules.drops()
