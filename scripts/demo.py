@@ -58,30 +58,9 @@ def remote_keys() -> Path:
     return prefix
 
 
-def diag_round_trip(broker: Any, server: Any, command_key: Path, device_id: str) -> None:
-    """Support asks the device for a fresh snapshot: signed, verified on the device, answered."""
-    conf = DEMO / "server.toml"
-    conf.write_text(f"""region = "eu"
-[broker]
-host = "127.0.0.1"
-port = {broker.port}
-ca_file = "{broker.ca.pem}"
-cert_file = "{server.cert}"
-key_file = "{server.key}"
-[commands]
-signing_key_file = "{command_key}.key"
-""")
-    say(f"support runs `zte-uxip-server diag {device_id} snapshot`:")
-    r = subprocess.run([str(BIN / "zte-uxip-server"), "diag", device_id, "snapshot", "--config", str(conf)],
-                       capture_output=True, text=True, timeout=60)
-    print(r.stdout + r.stderr, flush=True)
-
-
-# ---- the store (issue 11): `zte-uxip-server ingest` keeps what arrives in SQLite, and
-# `zte-uxip-server show` prints the device's timeline before the opt-out and at the very end.
-def start_ingest(procs: list[subprocess.Popen[bytes]], broker: Any, server: Any) -> Path:
-    """Write the server TOML and start `ingest`."""
-    config = DEMO / "store.toml"
+def server_config(broker: Any, server: Any, command_key: Path) -> Path:
+    """One server TOML for everything the operator runs here: ingest, show and diag."""
+    config = DEMO / "server.toml"
     config.write_text(f"""# written by scripts/demo.py
 region = "eu"
 [broker]
@@ -95,10 +74,25 @@ group = "uxip-demo"
 url = "sqlite:///{DEMO / 'server.sqlite3'}"
 [console]
 secret_key_file = "{DEMO / 'console.secret'}"
+[commands]
+signing_key_file = "{command_key}.key"
 """)
+    return config
+
+
+def diag_round_trip(config: Path, device_id: str) -> None:
+    """Support asks the device for a fresh snapshot: signed, verified on the device, answered."""
+    say(f"support runs `zte-uxip-server diag {device_id} snapshot`:")
+    r = subprocess.run([str(BIN / "zte-uxip-server"), "diag", device_id, "snapshot", "--config", str(config)],
+                       capture_output=True, text=True, timeout=60)
+    print(r.stdout + r.stderr, flush=True)
+
+
+# ---- the store (issue 11): `zte-uxip-server ingest` keeps what arrives in SQLite, and
+# `zte-uxip-server show` prints the device's timeline before the opt-out and at the very end.
+def start_ingest(procs: list[subprocess.Popen[bytes]], config: Path) -> None:
     procs.append(subprocess.Popen([str(BIN / "zte-uxip-server"), "ingest", "--config", str(config)]))
     say(f"`zte-uxip-server ingest` stores every batch in {DEMO / 'server.sqlite3'}")
-    return config
 
 
 def show_device(config: Path, device_id: str) -> None:
@@ -178,7 +172,8 @@ verify_key_file = "{command_key}.pub"
         procs.append(subprocess.Popen(
             [str(BIN / "zte-uxip-server"), "watch", "--host", "127.0.0.1", "--port", str(broker.port),
              "--ca", str(broker.ca.pem), "--cert", str(server.cert), "--key", str(server.key), "--pretty"]))
-        store_config = start_ingest(procs, broker, server)
+        store_config = server_config(broker, server, command_key)
+        start_ingest(procs, store_config)
         time.sleep(1.0)
         say(f"agent {device_id}: sample every {sample_s} s, report every {report_s} s, modem {modem}")
         agent = subprocess.Popen([str(BIN / "zte-uxip"), "run", "--config", str(config)])
@@ -191,7 +186,7 @@ verify_key_file = "{command_key}.pub"
                 print(f"demo: the agent exited with {agent.returncode}", file=sys.stderr)
                 return 1
             if not opted_out and time.monotonic() >= opt_out_at:
-                diag_round_trip(broker, server, command_key, device_id)
+                diag_round_trip(store_config, device_id)
                 status = subprocess.run([str(BIN / "zte-uxip"), "status", "--config", str(config)],
                                         capture_output=True, text=True).stdout
                 say("`zte-uxip status`:\n" + status)
